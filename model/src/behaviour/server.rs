@@ -1,0 +1,113 @@
+//! Echo server and forwarder behaviours (interface reference, "Service Discovery", "Schema
+//! Versioning", "Correlation IDs").
+//!
+//! The server registers its service on a fresh channel and answers every request on the
+//! request's reply channel, with the request's id as correlation id; a request whose schema
+//! version is outside the server's [`VersionPolicy`] window gets an explicit `Rejected` reply.
+//! The forwarder registers its own service and passes each request on to another service,
+//! looked up anew each time so it follows restarts; the reply goes straight to the client.
+
+use super::{Ctx, Next};
+use crate::error::KernelError;
+use crate::ids::ChannelId;
+use crate::kernel::KernelApi;
+use crate::message::{MessageEnvelope, MessagePayload, ServiceId, VersionPolicy};
+use crate::scenario::Behaviour;
+use crate::time::Duration;
+use alloc::string::String;
+
+/// Creates a channel and registers `service` on it.
+fn open_service(ctx: &mut Ctx<'_>, service: &ServiceId) -> Result<ChannelId, KernelError> {
+    let channel = ctx.api.create_channel()?;
+    ctx.api.register_service(service.clone(), channel)?;
+    Ok(channel)
+}
+
+/// An echo server with a schema-version window.
+#[derive(Clone, Debug)]
+pub struct Server {
+    service: ServiceId,
+    policy: VersionPolicy,
+    work: Duration,
+    channel: Option<ChannelId>,
+}
+
+impl Server {
+    pub fn from_spec(spec: &Behaviour) -> Self {
+        let Behaviour::Server { service, version, min_major, work_ns } = spec else { unreachable!("server spec") };
+        let mut policy = VersionPolicy::new(version.major, version.minor);
+        if let Some(m) = min_major {
+            policy = policy.with_min_major(*m);
+        }
+        Server { service: ServiceId(service.clone()), policy, work: Duration(*work_ns), channel: None }
+    }
+
+    pub fn step(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        let channel = match self.channel {
+            Some(c) => c,
+            None => match open_service(ctx, &self.service) {
+                Ok(c) => *self.channel.insert(c),
+                Err(e) => return Next::fail(&alloc::format!("cannot register {}: {e}", self.service)),
+            },
+        };
+        loop {
+            match ctx.api.receive_message(channel, None) {
+                Ok(request) => {
+                    self.answer(ctx, request);
+                    if self.work.0 > 0 {
+                        return Next::sleep(self.work);
+                    }
+                }
+                Err(_) => return Next::on(channel),
+            }
+        }
+    }
+
+    fn answer(&self, ctx: &mut Ctx<'_>, request: MessageEnvelope) {
+        let MessagePayload::Request { reply_to, seq } = request.payload else { return };
+        let payload = match self.policy.mismatch(&self.service, request.schema_version) {
+            None => MessagePayload::Response { seq },
+            Some(error) => MessagePayload::Rejected { seq, error },
+        };
+        let reply = MessageEnvelope::new(self.service.clone(), String::from("reply"), self.policy.current, payload).with_correlation(request.id);
+        // At-most-once: a lost reply is the client's to retry.
+        let _ = ctx.api.send_message(reply_to, reply);
+    }
+}
+
+/// Forwards requests for `service` to service `to`.
+#[derive(Clone, Debug)]
+pub struct Forwarder {
+    service: ServiceId,
+    to: ServiceId,
+    channel: Option<ChannelId>,
+}
+
+impl Forwarder {
+    pub fn from_spec(spec: &Behaviour) -> Self {
+        let Behaviour::Forwarder { service, to } = spec else { unreachable!("forwarder spec") };
+        Forwarder { service: ServiceId(service.clone()), to: ServiceId(to.clone()), channel: None }
+    }
+
+    pub fn step(&mut self, ctx: &mut Ctx<'_>) -> Next {
+        let channel = match self.channel {
+            Some(c) => c,
+            None => match open_service(ctx, &self.service) {
+                Ok(c) => *self.channel.insert(c),
+                Err(e) => return Next::fail(&alloc::format!("cannot register {}: {e}", self.service)),
+            },
+        };
+        while let Ok(request) = ctx.api.receive_message(channel, None) {
+            self.forward(ctx, request);
+        }
+        Next::on(channel)
+    }
+
+    fn forward(&self, ctx: &mut Ctx<'_>, request: MessageEnvelope) {
+        let Ok(target) = ctx.api.lookup_service(self.to.clone()) else { return };
+        let mut onward = MessageEnvelope::new(self.to.clone(), request.action, request.schema_version, request.payload);
+        onward.correlation_id = Some(request.id);
+        let _ = ctx.api.send_message(target, onward);
+    }
+}
+

@@ -1,0 +1,316 @@
+//! The capability system (interface reference, "Capability System"; architecture Phase 3):
+//! the authority table, the lifecycle operations grant / delegate / clone / drop / invalidate,
+//! validation before every use, and the audit log.
+//!
+//! Rules kept here (each is also checked independently by an invariant in `invariants::capability`):
+//! - only the kernel mints capabilities: ids come from the table's counter, and there is no
+//!   public constructor for [`Cap`] outside the kernel (`cap.no_forgery`);
+//! - exactly one task owns a capability at a time; delegation moves it (`cap.single_owner`,
+//!   `cap.no_use_after_transfer`);
+//! - when the owner terminates, its non-durable capabilities become invalid; durable ones stay
+//!   valid and are re-bound to the owner's restarted successor (`cap.no_use_after_owner_death`);
+//! - validation checks, in the seed's order: the capability exists, its status is `Valid`, its
+//!   owner is alive, and the requester is the owner. A failed validation is audited as
+//!   `InvalidUseAttempt`;
+//! - every change of the table appends one audit record, so replaying the log rebuilds the table
+//!   (`cap.audit_matches_table`).
+//!
+//! Choice where the seed is silent: a "durable" capability of a dead owner is held by no live
+//! task until a supervisor restarts that owner; then it is re-bound to the new task and audited
+//! as a `Delegated` event from the dead task to its successor.
+
+use crate::ids::{CapId, IdCounter, TaskId};
+use crate::time::Instant;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::marker::PhantomData;
+use serde::{Deserialize, Serialize};
+
+/// A typed capability handle. Unforgeable: only the kernel constructs one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Cap<T> {
+    id: CapId,
+    _phantom: PhantomData<T>,
+}
+
+impl<T> Cap<T> {
+    pub(crate) fn minted(id: CapId) -> Self {
+        Cap { id, _phantom: PhantomData }
+    }
+
+    /// The capability's id in the authority table.
+    pub fn id(&self) -> CapId {
+        self.id
+    }
+}
+
+/// Whether a capability can still be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CapStatus {
+    Valid,
+    Invalid,
+}
+
+/// One row of the authority table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapEntry {
+    pub id: CapId,
+    /// The capability's type tag (`"file_read"`, `"channel"`, ...): `Cap<A>` ≠ `Cap<B>`.
+    pub kind: String,
+    pub owner: TaskId,
+    pub status: CapStatus,
+    pub durable: bool,
+    /// A second holder. Always `None` in the correct model; only the planted bug
+    /// `DelegateKeepsSource` sets it.
+    pub also_held_by: Option<TaskId>,
+}
+
+/// Why a use of a capability was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum InvalidUseReason {
+    /// No such capability was ever minted.
+    Unknown,
+    /// The capability was dropped or invalidated.
+    NotValid,
+    /// The owner has terminated.
+    OwnerDead,
+    /// The requester is not the owner (e.g. it delegated the capability away).
+    NotOwner,
+}
+
+/// An audit event (interface reference, "Audit Trail").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CapabilityEvent {
+    Granted { cap: CapId, kind: String, to_task: TaskId, durable: bool },
+    Delegated { cap: CapId, from_task: TaskId, to_task: TaskId },
+    CrossDomainDelegation { cap: CapId, from_task: TaskId, from_domain: String, to_task: TaskId, to_domain: String },
+    Cloned { cap: CapId, new_cap: CapId, task: TaskId },
+    Dropped { cap: CapId, task: TaskId },
+    InvalidUseAttempt { cap: CapId, task: TaskId, reason: InvalidUseReason },
+    Invalidated { cap: CapId, owner: TaskId },
+}
+
+/// Payload-free names of audit events, for counts and expectations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AuditKind {
+    Granted,
+    Delegated,
+    CrossDomainDelegation,
+    Cloned,
+    Dropped,
+    InvalidUseAttempt,
+    Invalidated,
+}
+
+impl CapabilityEvent {
+    pub fn kind(&self) -> AuditKind {
+        match self {
+            CapabilityEvent::Granted { .. } => AuditKind::Granted,
+            CapabilityEvent::Delegated { .. } => AuditKind::Delegated,
+            CapabilityEvent::CrossDomainDelegation { .. } => AuditKind::CrossDomainDelegation,
+            CapabilityEvent::Cloned { .. } => AuditKind::Cloned,
+            CapabilityEvent::Dropped { .. } => AuditKind::Dropped,
+            CapabilityEvent::InvalidUseAttempt { .. } => AuditKind::InvalidUseAttempt,
+            CapabilityEvent::Invalidated { .. } => AuditKind::Invalidated,
+        }
+    }
+
+    /// The capability the event is about.
+    pub fn cap(&self) -> CapId {
+        match self {
+            CapabilityEvent::Granted { cap, .. }
+            | CapabilityEvent::Delegated { cap, .. }
+            | CapabilityEvent::CrossDomainDelegation { cap, .. }
+            | CapabilityEvent::Cloned { cap, .. }
+            | CapabilityEvent::Dropped { cap, .. }
+            | CapabilityEvent::InvalidUseAttempt { cap, .. }
+            | CapabilityEvent::Invalidated { cap, .. } => *cap,
+        }
+    }
+}
+
+/// One timestamped audit record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub at: Instant,
+    pub event: CapabilityEvent,
+}
+
+/// The capability audit log of the simulated kernel.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AuditLog {
+    records: Vec<AuditRecord>,
+}
+
+impl AuditLog {
+    pub fn push(&mut self, at: Instant, event: CapabilityEvent) {
+        self.records.push(AuditRecord { at, event });
+    }
+    pub fn records(&self) -> &[AuditRecord] {
+        &self.records
+    }
+    pub fn get_events_for_cap(&self, cap: CapId) -> impl Iterator<Item = &CapabilityEvent> {
+        self.records.iter().map(|r| &r.event).filter(move |e| e.cap() == cap)
+    }
+    pub fn count_events(&self, pred: impl Fn(&CapabilityEvent) -> bool) -> usize {
+        self.records.iter().filter(|r| pred(&r.event)).count()
+    }
+    pub fn has_event(&self, pred: impl Fn(&CapabilityEvent) -> bool) -> bool {
+        self.records.iter().any(|r| pred(&r.event))
+    }
+}
+
+/// The kernel's authority table: who owns which capability, and whether it is valid.
+#[derive(Clone, Debug, Default)]
+pub struct AuthorityTable {
+    entries: Vec<CapEntry>,
+    owned: BTreeMap<TaskId, BTreeSet<CapId>>,
+    ids: IdCounter,
+}
+
+impl AuthorityTable {
+    pub fn entry(&self, cap: CapId) -> Option<&CapEntry> {
+        self.entries.get(cap.index())
+    }
+
+    /// Number of capabilities ever minted.
+    pub fn minted(&self) -> u64 {
+        self.ids.minted()
+    }
+
+    /// Capabilities currently recorded as owned by `task` (valid or not yet invalidated).
+    pub fn owned_by(&self, task: TaskId) -> impl Iterator<Item = CapId> + '_ {
+        self.owned.get(&task).into_iter().flat_map(|s| s.iter().copied())
+    }
+
+    /// Mints a new capability owned by `owner`.
+    pub fn mint(&mut self, kind: String, owner: TaskId, durable: bool) -> CapId {
+        let id = CapId(self.ids.mint());
+        self.entries.push(CapEntry { id, kind, owner, status: CapStatus::Valid, durable, also_held_by: None });
+        self.owned.entry(owner).or_default().insert(id);
+        id
+    }
+
+    /// Validation before use, in the seed's order: exists, `Valid`, owner alive, requester holds
+    /// it. `alive` says whether a task is running.
+    pub fn validate(&self, cap: CapId, requester: TaskId, alive: impl Fn(TaskId) -> bool) -> Result<&CapEntry, InvalidUseReason> {
+        let entry = self.entry(cap).ok_or(InvalidUseReason::Unknown)?;
+        if entry.status != CapStatus::Valid {
+            return Err(InvalidUseReason::NotValid);
+        }
+        if !alive(entry.owner) {
+            return Err(InvalidUseReason::OwnerDead);
+        }
+        if entry.owner != requester && entry.also_held_by != Some(requester) {
+            return Err(InvalidUseReason::NotOwner);
+        }
+        if !alive(requester) {
+            return Err(InvalidUseReason::OwnerDead);
+        }
+        Ok(entry)
+    }
+
+    /// Moves ownership to `to`. With `keep_source` (planted bug) the old owner keeps access.
+    pub fn transfer(&mut self, cap: CapId, to: TaskId, keep_source: bool) {
+        let entry = &mut self.entries[cap.index()];
+        let from = entry.owner;
+        entry.owner = to;
+        entry.also_held_by = if keep_source { Some(from) } else { None };
+        if let Some(set) = self.owned.get_mut(&from) {
+            set.remove(&cap);
+        }
+        self.owned.entry(to).or_default().insert(cap);
+    }
+
+    /// Marks a capability invalid and forgets its ownership.
+    pub fn invalidate(&mut self, cap: CapId) {
+        let entry = &mut self.entries[cap.index()];
+        entry.status = CapStatus::Invalid;
+        entry.also_held_by = None;
+        let owner = entry.owner;
+        if let Some(set) = self.owned.get_mut(&owner) {
+            set.remove(&cap);
+        }
+    }
+
+    /// Whether `task` may use `cap` right now.
+    pub fn is_capability_valid(&self, cap: CapId, task: TaskId, alive: impl Fn(TaskId) -> bool) -> bool {
+        self.validate(cap, task, alive).is_ok()
+    }
+}
+
+/// One row of a [`ReplayedTable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplayedRow {
+    pub owner: TaskId,
+    pub status: CapStatus,
+    pub durable: bool,
+}
+
+/// An authority table rebuilt from audit records alone (used by `cap.audit_matches_table` and
+/// as the capability invariants' shadow state).
+#[derive(Clone, Debug, Default)]
+pub struct ReplayedTable {
+    rows: BTreeMap<CapId, ReplayedRow>,
+    owned: BTreeMap<TaskId, BTreeSet<CapId>>,
+}
+
+impl ReplayedTable {
+    /// Applies one audit event.
+    pub fn apply(&mut self, event: &CapabilityEvent) {
+        match event {
+            CapabilityEvent::Granted { cap, to_task, durable, .. } => self.insert(*cap, *to_task, *durable),
+            CapabilityEvent::Cloned { cap, new_cap, task } => {
+                let durable = self.rows.get(cap).is_some_and(|r| r.durable);
+                self.insert(*new_cap, *task, durable);
+            }
+            CapabilityEvent::Delegated { cap, to_task, .. } => {
+                if let Some(row) = self.rows.get_mut(cap) {
+                    let from = core::mem::replace(&mut row.owner, *to_task);
+                    self.owned.entry(from).or_default().remove(cap);
+                    self.owned.entry(*to_task).or_default().insert(*cap);
+                }
+            }
+            CapabilityEvent::Dropped { cap, .. } | CapabilityEvent::Invalidated { cap, .. } => {
+                if let Some(row) = self.rows.get_mut(cap) {
+                    row.status = CapStatus::Invalid;
+                    self.owned.entry(row.owner).or_default().remove(cap);
+                }
+            }
+            CapabilityEvent::CrossDomainDelegation { .. } | CapabilityEvent::InvalidUseAttempt { .. } => {}
+        }
+    }
+
+    fn insert(&mut self, cap: CapId, owner: TaskId, durable: bool) {
+        self.rows.insert(cap, ReplayedRow { owner, status: CapStatus::Valid, durable });
+        self.owned.entry(owner).or_default().insert(cap);
+    }
+
+    /// The rebuilt row of a capability.
+    pub fn row(&self, cap: CapId) -> Option<ReplayedRow> {
+        self.rows.get(&cap).copied()
+    }
+
+    /// Valid capabilities the audit log says `task` owns.
+    pub fn owned_by(&self, task: TaskId) -> impl Iterator<Item = CapId> + '_ {
+        self.owned.get(&task).into_iter().flat_map(|s| s.iter().copied())
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Rebuilds a table from a whole audit log.
+    pub fn from_log(log: &AuditLog) -> Self {
+        let mut table = ReplayedTable::default();
+        for record in log.records() {
+            table.apply(&record.event);
+        }
+        table
+    }
+}

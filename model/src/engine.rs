@@ -1,0 +1,418 @@
+//! The single-threaded discrete-event loop (DESIGN.md, "A discrete-event loop").
+//!
+//! Virtual time is in nanoseconds; the queue is ordered by (time, insertion sequence), so ties
+//! are broken by the order effects were scheduled, never by anything outside the run. Every
+//! effect is an [`Event`]: spawning a scenario task, waking a task (start, message, child exit,
+//! timeout), delivering a delayed message, a scenario step, a workload operation, a timed crash.
+//! Per event: take it (O(log n)), let it act on the kernel, apply lifecycle crashes, schedule the
+//! timers the kernel asked for, check the invariants on the event's observations, and fold the
+//! event and its observations into the trace hash.
+
+use crate::behaviour::{Ctx, Next, TaskBehaviour};
+use crate::capability::AuditKind;
+use crate::choices::Choices;
+use crate::error::KernelError;
+use crate::expect;
+use crate::fault::LifecycleFault;
+use crate::identity::{ExitReason, TrustDomain};
+use crate::ids::{CapId, ChannelId, TaskId};
+use crate::invariants::Monitors;
+use crate::kernel::{SimulatedKernel, TaskContext, TaskDescriptor, Timer, WakeCause};
+use crate::message::{MessageEnvelope, MessagePayload, SchemaVersion, ServiceId};
+use crate::observation::{FaultKind, Observation};
+use crate::report::{RunReport, StepResult, StopReason};
+use crate::scenario::{Scenario, StepOp, TaskSpec};
+use crate::time::Instant;
+use crate::trace_hash::TraceHasher;
+use crate::workload::WorkloadDriver;
+use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+use serde::Serialize;
+
+/// How to run a scenario.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunConfig {
+    /// Seed of the choices (ignored when `replay_choices` is set).
+    pub seed: u64,
+    /// Keep every choice drawn (for trace files).
+    pub record_choices: bool,
+    /// Keep the trace hash after every event (for trace files and divergence reports).
+    pub record_digests: bool,
+    /// Take the choices from this list instead of the seeded generator.
+    pub replay_choices: Option<Vec<u64>>,
+}
+
+impl RunConfig {
+    /// A plain seeded run.
+    pub fn seeded(seed: u64) -> Self {
+        RunConfig { seed, ..RunConfig::default() }
+    }
+}
+
+/// Runs a validated scenario to completion.
+pub fn run(scenario: &Scenario, config: &RunConfig) -> RunReport {
+    Simulation::new(scenario, config).run()
+}
+
+/// One thing that happens at one virtual time.
+#[derive(Clone, Debug, Serialize)]
+pub enum Event {
+    /// Spawn scenario task number `task` (top-level tasks only).
+    Spawn { task: u32 },
+    Wake { task: TaskId, token: u64, cause: WakeCause },
+    Deliver { channel: ChannelId, message: MessageEnvelope },
+    Step { index: u32 },
+    Workload,
+    CrashAt { fault: u32 },
+}
+
+struct Queued {
+    at: Instant,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    /// Reversed, so the max-heap yields the earliest (time, sequence) first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// A run in progress.
+pub struct Simulation<'s> {
+    scenario: &'s Scenario,
+    seed: u64,
+    kernel: SimulatedKernel,
+    queue: BinaryHeap<Queued>,
+    next_seq: u64,
+    behaviours: Vec<TaskBehaviour>,
+    cap_labels: BTreeMap<String, CapId>,
+    chan_labels: BTreeMap<String, ChannelId>,
+    monitors: Monitors,
+    hasher: TraceHasher,
+    digests: Option<Vec<u64>>,
+    step_results: Vec<StepResult>,
+    workload: Option<WorkloadDriver>,
+    spawned: Vec<(TaskId, TaskSpec)>,
+    events: u64,
+}
+
+impl<'s> Simulation<'s> {
+    pub fn new(scenario: &'s Scenario, config: &RunConfig) -> Self {
+        let mut choices = match &config.replay_choices {
+            Some(list) => Choices::replaying(list.clone()),
+            None => Choices::seeded(config.seed),
+        };
+        if config.record_choices {
+            choices = choices.recording();
+        }
+        let workload = scenario.workload.as_ref().map(|w| WorkloadDriver::new(w, scenario.provided_services().into_iter().collect()));
+        let mut sim = Simulation {
+            scenario,
+            seed: config.seed,
+            kernel: SimulatedKernel::new(&scenario.faults, &scenario.bugs, choices),
+            queue: BinaryHeap::new(),
+            next_seq: 0,
+            behaviours: Vec::new(),
+            cap_labels: BTreeMap::new(),
+            chan_labels: BTreeMap::new(),
+            monitors: Monitors::default(),
+            hasher: TraceHasher::default(),
+            digests: config.record_digests.then(Vec::new),
+            step_results: vec![None; scenario.steps.len()],
+            workload,
+            spawned: Vec::new(),
+            events: 0,
+        };
+        sim.schedule_initial_events();
+        sim
+    }
+
+    fn schedule(&mut self, at: Instant, event: Event) {
+        self.queue.push(Queued { at, seq: self.next_seq, event });
+        self.next_seq += 1;
+    }
+
+    fn schedule_initial_events(&mut self) {
+        let s = self.scenario;
+        for (i, t) in s.tasks.iter().enumerate() {
+            self.schedule(Instant(t.start_ns), Event::Spawn { task: i as u32 });
+        }
+        for (i, step) in s.steps.iter().enumerate() {
+            self.schedule(Instant(step.at_ns), Event::Step { index: i as u32 });
+        }
+        for (i, f) in s.faults.lifecycle_faults.iter().enumerate() {
+            if let LifecycleFault::CrashAt { at_ns, .. } = f {
+                self.schedule(Instant(*at_ns), Event::CrashAt { fault: i as u32 });
+            }
+        }
+        if self.workload.is_some() {
+            self.schedule(Instant(0), Event::Workload);
+        }
+    }
+
+    /// Runs until quiescence, a limit, or (if so configured) the first violation.
+    pub fn run(mut self) -> RunReport {
+        let limits = self.scenario.limits;
+        let stop = loop {
+            let Some(next) = self.queue.peek() else { break StopReason::Quiescent };
+            if next.at.0 > limits.max_time_ns {
+                break StopReason::TimeLimit;
+            }
+            if self.events >= limits.max_events {
+                break StopReason::EventLimit;
+            }
+            let queued = self.queue.pop().expect("peeked");
+            self.process(queued);
+            if limits.stop_on_violation && !self.monitors.violations().is_empty() {
+                break StopReason::Violation;
+            }
+        };
+        if stop != StopReason::Violation {
+            self.monitors.finish(self.events, self.kernel.now(), &self.kernel);
+        }
+        self.report(stop)
+    }
+
+    fn process(&mut self, queued: Queued) {
+        self.kernel.set_now(queued.at);
+        self.hasher.feed(&(self.events, queued.at));
+        self.hasher.feed(&queued.event);
+        match queued.event {
+            Event::Spawn { task } => self.spawn_scenario_task(task as usize),
+            Event::Wake { task, token, cause } => {
+                if self.kernel.wake_is_current(task, token) {
+                    self.run_task(task, cause);
+                }
+            }
+            Event::Deliver { channel, message } => self.kernel.deliver_delayed(channel, message),
+            Event::Step { index } => self.run_step(index),
+            Event::Workload => self.workload_op(),
+            Event::CrashAt { fault } => self.crash_at(fault as usize),
+        }
+        self.apply_lifecycle_crashes();
+        self.install_spawned();
+        self.schedule_timers();
+        self.monitors.check_event(self.events, queued.at, &self.kernel.observations, &self.kernel);
+        for obs in self.kernel.observations.drain(..) {
+            self.hasher.feed(&obs);
+        }
+        if let Some(d) = &mut self.digests {
+            d.push(self.hasher.value());
+        }
+        self.events += 1;
+        self.kernel.stats.events = self.events;
+    }
+
+    // ----- tasks --------------------------------------------------------------------------
+
+    fn spawn_scenario_task(&mut self, index: usize) {
+        let spec = &self.scenario.tasks[index];
+        let domain = TrustDomain::new(spec.domain.clone());
+        if let Ok((handle, _)) = self.kernel.spawn_task_with_identity(None, TaskDescriptor::new(spec.name.clone()), spec.kind, domain, None) {
+            self.install(handle.task_id, spec.clone());
+        }
+    }
+
+    /// Gives a freshly spawned task its behaviour and its initial capabilities.
+    fn install(&mut self, task: TaskId, spec: TaskSpec) {
+        if self.behaviours.len() <= task.index() {
+            self.behaviours.resize(task.index() + 1, TaskBehaviour::Idle);
+        }
+        self.behaviours[task.index()] = TaskBehaviour::from_spec(&spec.behaviour);
+        for grant in &spec.caps {
+            if let Ok(cap) = self.kernel.grant_new_capability(task, &grant.kind, grant.durable) {
+                self.cap_labels.insert(grant.label.clone(), cap);
+            }
+        }
+    }
+
+    fn install_spawned(&mut self) {
+        for (task, spec) in core::mem::take(&mut self.spawned) {
+            self.install(task, spec);
+        }
+    }
+
+    fn run_task(&mut self, task: TaskId, cause: WakeCause) {
+        let Some(slot) = self.behaviours.get_mut(task.index()) else { return };
+        let mut behaviour = core::mem::replace(slot, TaskBehaviour::Idle);
+        let next = {
+            let mut ctx = Ctx { api: TaskContext::new(&mut self.kernel, task), spawned: &mut self.spawned };
+            behaviour.step(cause, &mut ctx)
+        };
+        self.behaviours[task.index()] = behaviour;
+        if !self.kernel.is_alive(task) {
+            return;
+        }
+        match next {
+            Next::Wait { channel, timeout } => {
+                let deadline = timeout.map(|d| self.kernel.now().after(d));
+                self.kernel.park(task, channel, deadline);
+            }
+            Next::Exit(reason) => {
+                let _ = self.kernel.terminate_task_with_reason(task, reason);
+            }
+        }
+    }
+
+    fn schedule_timers(&mut self) {
+        let jitter = self.scenario.limits.sched_jitter_ns;
+        for timer in core::mem::take(&mut self.kernel.timers) {
+            match timer {
+                Timer::Wake { task, token, cause, at } => {
+                    let at = at.unwrap_or_else(|| self.kernel.now().after(crate::time::Duration(self.kernel.choices.below(jitter + 1))));
+                    self.schedule(at, Event::Wake { task, token, cause });
+                }
+                Timer::Deliver { at, channel, message } => self.schedule(at, Event::Deliver { channel, message }),
+            }
+        }
+    }
+
+    // ----- faults -------------------------------------------------------------------------
+
+    fn crash_at(&mut self, fault: usize) {
+        let name = self.scenario.faults.lifecycle_faults[fault].task();
+        if let Some(task) = self.kernel.task_named(name).filter(|t| self.kernel.is_alive(*t)) {
+            self.kernel.note_lifecycle_crash(FaultKind::CrashAt);
+            let _ = self.kernel.terminate_task_with_reason(task, ExitReason::Failure { error: "injected crash at time".into() });
+        }
+    }
+
+    fn apply_lifecycle_crashes(&mut self) {
+        for (task, error) in core::mem::take(&mut self.kernel.pending_crashes) {
+            if self.kernel.is_alive(task) {
+                self.kernel.note_lifecycle_crash(FaultKind::CrashAfterMessages);
+                let _ = self.kernel.terminate_task_with_reason(task, ExitReason::Failure { error });
+            }
+        }
+    }
+
+    // ----- workload -----------------------------------------------------------------------
+
+    fn workload_op(&mut self) {
+        let Some(mut driver) = self.workload.take() else { return };
+        // Workload tasks are idle: they have no behaviour and act only through the driver.
+        driver.perform(&mut self.kernel);
+        if driver.remaining() > 0 {
+            let at = self.kernel.now().after(driver.next_gap(&mut self.kernel));
+            self.schedule(at, Event::Workload);
+        }
+        self.workload = Some(driver);
+    }
+
+    // ----- scenario steps -----------------------------------------------------------------
+
+    fn run_step(&mut self, index: u32) {
+        let result = self.perform_step(&self.scenario.steps[index as usize].op);
+        let kind = result.map_err(|e| e.kind());
+        self.step_results[index as usize] = Some(kind);
+        self.kernel.observe_external(Observation::StepDone { step: index, result: kind });
+    }
+
+    fn task(&self, name: &str) -> Result<TaskId, KernelError> {
+        self.kernel.task_named(name).ok_or(KernelError::InsufficientAuthority)
+    }
+    fn cap(&self, label: &str) -> Result<CapId, KernelError> {
+        self.cap_labels.get(label).copied().ok_or(KernelError::InvalidCapability)
+    }
+    fn channel(&self, label: &str) -> Result<ChannelId, KernelError> {
+        self.chan_labels.get(label).copied().ok_or_else(|| KernelError::ChannelError(alloc::format!("no channel labelled {label}")))
+    }
+
+    fn perform_step(&mut self, op: &StepOp) -> Result<(), KernelError> {
+        match op {
+            StepOp::Grant { task, cap, kind, durable } => {
+                let t = self.task(task)?;
+                let id = self.kernel.grant_new_capability(t, kind, *durable)?;
+                self.cap_labels.insert(cap.clone(), id);
+            }
+            StepOp::Delegate { cap, from, to } => {
+                let (c, f, t) = (self.cap(cap)?, self.task(from)?, self.task(to)?);
+                self.kernel.delegate_capability(c, f, t)?;
+            }
+            StepOp::Drop { cap, task } => self.kernel.drop_capability(self.cap(cap)?, self.task(task)?)?,
+            StepOp::Clone { cap, task, new_cap } => {
+                let id = self.kernel.clone_capability(self.cap(cap)?, self.task(task)?)?;
+                self.cap_labels.insert(new_cap.clone(), id);
+            }
+            StepOp::Use { cap, task } => self.kernel.use_capability(self.cap(cap)?, self.task(task)?)?,
+            StepOp::UseForged { task, id } => self.kernel.use_capability(CapId(FORGED_BIT | id), self.task(task)?)?,
+            StepOp::Terminate { task, reason } => self.kernel.terminate_task_with_reason(self.task(task)?, reason.clone())?,
+            StepOp::CreateChannel { task, channel } => {
+                let id = self.kernel.create_channel(self.task(task)?)?;
+                self.chan_labels.insert(channel.clone(), id);
+            }
+            StepOp::Send { task, channel, action } => {
+                let msg = MessageEnvelope::new(ServiceId(String::from("step")), action.clone(), SchemaVersion::new(1, 0), MessagePayload::Empty);
+                self.kernel.send_message(self.task(task)?, self.channel(channel)?, msg)?;
+            }
+            StepOp::Receive { task, channel } => {
+                self.kernel.receive_message(self.task(task)?, self.channel(channel)?)?;
+            }
+            StepOp::Register { task, service, channel } => {
+                self.kernel.register_service(self.task(task)?, ServiceId(service.clone()), self.channel(channel)?)?;
+            }
+            StepOp::Lookup { task, service, bind } => {
+                let id = self.kernel.lookup_service(self.task(task)?, &ServiceId(service.clone()))?;
+                if let Some(label) = bind {
+                    self.chan_labels.insert(label.clone(), id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ----- report -------------------------------------------------------------------------
+
+    fn report(mut self, stop: StopReason) -> RunReport {
+        let audit = self.kernel.take_audit_log();
+        let audit_counts = AUDIT_KINDS.iter().map(|k| (*k, audit.count_events(|e| e.kind() == *k) as u64)).collect();
+        let mut report = RunReport {
+            scenario: self.scenario.name.clone(),
+            seed: self.seed,
+            stop,
+            end_time: self.kernel.now(),
+            stats: self.kernel.stats,
+            invariant_checks: self.monitors.counts(),
+            violations: self.monitors.take_violations(),
+            expectations: Vec::new(),
+            step_results: self.step_results,
+            audit_counts,
+            trace_hash: self.hasher.value(),
+            choices_drawn: self.kernel.choices.drawn(),
+            choices: self.kernel.choices.take_record(),
+            event_digests: self.digests,
+            audit,
+        };
+        report.expectations = expect::evaluate(&self.scenario.expect, &report);
+        report
+    }
+}
+
+/// Step `UseForged` ids get this bit, so they can never name a minted capability.
+pub const FORGED_BIT: u64 = 1 << 63;
+
+const AUDIT_KINDS: [AuditKind; 7] = [
+    AuditKind::Granted,
+    AuditKind::Delegated,
+    AuditKind::CrossDomainDelegation,
+    AuditKind::Cloned,
+    AuditKind::Dropped,
+    AuditKind::InvalidUseAttempt,
+    AuditKind::Invalidated,
+];

@@ -1,0 +1,197 @@
+//! Fault plans: faults as plain data (interface reference, "Fault Injection Semantics";
+//! architecture Phase 2, "Resilience and Fault Injection").
+//!
+//! A [`FaultPlan`] is a list of message-fault rules and lifecycle faults. Semantics, exactly as
+//! the reference states them:
+//! 1. **Drop** — the message is discarded; the sender gets `Ok(())`, the receiver never sees it.
+//! 2. **Delay** — the message is held and enqueued after `nanos` of virtual time; at-most-once holds.
+//! 3. **Reorder** — the new message is swapped with the last message already queued on the
+//!    channel (deterministic); nothing is duplicated. With an empty queue there is nothing to swap
+//!    and the fault does not count as injected.
+//! 4. **CrashOnSend** — `send_message` returns `Err(SendFailed)`; the message is not enqueued.
+//! 5. **CrashOnRecv** — `receive_message` returns `Err(ReceiveFailed)`; whether the head message
+//!    was consumed (lost) is a recorded choice.
+//!
+//! Lifecycle faults: `CrashAfterMessages` terminates the task with that name (whichever
+//! incarnation is alive) with `ExitReason::Failure` once tasks of that name have received `count`
+//! messages in total (it fires once); `CrashAt` terminates it at a virtual time.
+//!
+//! Rule evaluation: for each send (or receive), the rules whose fault applies to that operation and
+//! whose scope matches are tried in plan order; the first whose trigger fires is injected, so an
+//! operation suffers at most one message fault. Each rule counts the operations it was tried on.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+/// The whole fault plan of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct FaultPlan {
+    #[serde(default)]
+    pub message_faults: Vec<MessageFaultRule>,
+    #[serde(default)]
+    pub lifecycle_faults: Vec<LifecycleFault>,
+}
+
+impl FaultPlan {
+    /// A plan without faults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn with_message_fault(mut self, rule: MessageFaultRule) -> Self {
+        self.message_faults.push(rule);
+        self
+    }
+    pub fn with_lifecycle_fault(mut self, fault: LifecycleFault) -> Self {
+        self.lifecycle_faults.push(fault);
+        self
+    }
+    pub fn is_empty(&self) -> bool {
+        self.message_faults.is_empty() && self.lifecycle_faults.is_empty()
+    }
+    /// Whether any rule can reorder messages (the FIFO invariant then tolerates the swaps).
+    pub fn has_reorder(&self) -> bool {
+        self.message_faults.iter().any(|r| r.fault == MessageFault::Reorder)
+    }
+}
+
+/// One message-fault rule: what to do, to which messages, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct MessageFaultRule {
+    pub fault: MessageFault,
+    #[serde(default)]
+    pub on: FaultScope,
+    #[serde(default)]
+    pub when: FaultTrigger,
+}
+
+impl MessageFaultRule {
+    pub fn new(fault: MessageFault, when: FaultTrigger) -> Self {
+        MessageFaultRule { fault, on: FaultScope::Any, when }
+    }
+}
+
+/// The message faults of the reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum MessageFault {
+    Drop,
+    Delay { nanos: u64 },
+    Reorder,
+    CrashOnSend,
+    CrashOnRecv,
+}
+
+impl MessageFault {
+    /// Whether the fault acts on receives (otherwise on sends).
+    pub fn on_receive(&self) -> bool {
+        matches!(self, MessageFault::CrashOnRecv)
+    }
+}
+
+/// Which messages a rule applies to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum FaultScope {
+    /// Every channel.
+    #[default]
+    Any,
+    /// Channels registered for this service.
+    Service(String),
+    /// Operations performed by tasks with this name.
+    Task(String),
+}
+
+/// When a rule fires among the operations it matches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum FaultTrigger {
+    /// Every matching operation.
+    #[default]
+    Always,
+    /// The first `count` matching operations.
+    Next { count: u32 },
+    /// Every `n`-th matching operation (the `n`-th, `2n`-th, ...); `n = 0` never fires.
+    EveryNth { n: u32 },
+    /// Each matching operation with probability `per_mille / 1000`, drawn from the run's choices.
+    Chance { per_mille: u16 },
+    /// Matching operations at virtual times in `[from_ns, until_ns)`.
+    Window { from_ns: u64, until_ns: u64 },
+}
+
+/// Faults that end tasks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum LifecycleFault {
+    /// Crash the task named `task` once tasks of that name received `count` messages.
+    CrashAfterMessages { task: String, count: u32 },
+    /// Crash the task named `task` at virtual time `at_ns`.
+    CrashAt { task: String, at_ns: u64 },
+}
+
+impl LifecycleFault {
+    /// The task name the fault targets.
+    pub fn task(&self) -> &str {
+        match self {
+            LifecycleFault::CrashAfterMessages { task, .. } | LifecycleFault::CrashAt { task, .. } => task,
+        }
+    }
+}
+
+/// Proptest strategies for fault plans over a given set of task and service names.
+#[cfg(feature = "proptest")]
+pub mod strategy {
+    use super::*;
+    use alloc::boxed::Box;
+    use proptest::prelude::*;
+
+    /// Any message fault, with delays up to 50 ms.
+    pub fn message_fault() -> impl Strategy<Value = MessageFault> {
+        prop_oneof![
+            Just(MessageFault::Drop),
+            (1u64..50_000_000).prop_map(|nanos| MessageFault::Delay { nanos }),
+            Just(MessageFault::Reorder),
+            Just(MessageFault::CrashOnSend),
+            Just(MessageFault::CrashOnRecv),
+        ]
+    }
+
+    /// Any trigger, with counts and times in ranges that matter for short runs.
+    pub fn trigger() -> impl Strategy<Value = FaultTrigger> {
+        prop_oneof![
+            Just(FaultTrigger::Always),
+            (0u32..20).prop_map(|count| FaultTrigger::Next { count }),
+            (0u32..10).prop_map(|n| FaultTrigger::EveryNth { n }),
+            (0u16..=1000).prop_map(|per_mille| FaultTrigger::Chance { per_mille }),
+            (0u64..100_000_000, 0u64..100_000_000)
+                .prop_map(|(a, b)| FaultTrigger::Window { from_ns: a.min(b), until_ns: a.max(b) }),
+        ]
+    }
+
+    fn pick(names: Vec<String>) -> BoxedStrategy<String> {
+        if names.is_empty() {
+            Just(String::from("nobody")).boxed()
+        } else {
+            proptest::sample::select(names).boxed()
+        }
+    }
+
+    /// A fault plan whose scopes and lifecycle faults name the given tasks and services.
+    pub fn fault_plan(tasks: Vec<String>, services: Vec<String>) -> impl Strategy<Value = FaultPlan> {
+        let scope = prop_oneof![
+            Just(FaultScope::Any),
+            pick(services).prop_map(FaultScope::Service),
+            pick(tasks.clone()).prop_map(FaultScope::Task),
+        ];
+        let rule = (message_fault(), scope, trigger()).prop_map(|(fault, on, when)| MessageFaultRule { fault, on, when });
+        let names: Box<dyn Fn() -> BoxedStrategy<String>> = Box::new(move || pick(tasks.clone()));
+        let lifecycle = prop_oneof![
+            (names(), 0u32..30).prop_map(|(task, count)| LifecycleFault::CrashAfterMessages { task, count }),
+            (names(), 0u64..100_000_000).prop_map(|(task, at_ns)| LifecycleFault::CrashAt { task, at_ns }),
+        ];
+        (proptest::collection::vec(rule, 0..5), proptest::collection::vec(lifecycle, 0..3))
+            .prop_map(|(message_faults, lifecycle_faults)| FaultPlan { message_faults, lifecycle_faults })
+    }
+}

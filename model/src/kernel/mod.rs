@@ -1,0 +1,683 @@
+//! The simulated kernel (interface reference, "Kernel API", "Message Passing", "Capability
+//! System", "Execution Identity and Supervision", "Service Discovery").
+//!
+//! `SimulatedKernel` owns every kernel object (tasks, channels, the service registry, the
+//! authority table, the audit log, identities, exit notifications), the fault injector and the
+//! run's [`Choices`]. Every operation names its caller explicitly; [`TaskContext`] binds a caller
+//! and implements the seed's [`KernelApi`] trait on top.
+//!
+//! Choices where the seed is silent (kernel engineers' expectations, written down):
+//! - An operation by a task that is not running fails: send with `SendFailed`, receive with
+//!   `ReceiveFailed`, channel creation with `ChannelError`, registry operations with
+//!   `InsufficientAuthority`, spawning with `SpawnFailed`.
+//! - Capability operations that fail validation, or name a target task that is not running, fail
+//!   with `InvalidCapability`; failed validation is audited as `InvalidUseAttempt`.
+//! - "Registration requires capability": `create_channel` grants the creator a capability of kind
+//!   `"channel"` for the new channel, and `register_service` requires the caller to hold it
+//!   (otherwise `InsufficientAuthority`). Channel capabilities are ordinary capabilities: they can
+//!   be delegated, dropped and are invalidated when the owner dies.
+//! - Receive is a poll here (`Err(Timeout)` when the queue is empty); blocking with a timeout is
+//!   done by the event loop, which parks the task until a message arrives or the deadline passes.
+//! - Receive faults only apply to receives that would return a message.
+//! - A task's services are deregistered when it terminates.
+//! - Exit notifications go to the global log and to the inbox of the parent task (if it runs);
+//!   a supervisor drains its own inbox, so supervisors never consume each other's notifications.
+
+mod api;
+mod faults;
+
+pub use api::{KernelApi, TaskContext, TaskDescriptor, TaskHandle};
+pub use faults::FaultInjector;
+
+use crate::bugs::{BugSet, PlantedBug};
+use crate::capability::{AuditLog, AuthorityTable, CapabilityEvent, InvalidUseReason};
+use crate::choices::Choices;
+use crate::error::KernelError;
+use crate::fault::{FaultPlan, MessageFault};
+use crate::identity::{ExitNotification, ExitReason, IdentityKind, IdentityMetadata, TrustDomain};
+use crate::ids::{CapId, ChannelId, ExecutionId, IdCounter, MessageId, TaskId};
+use crate::message::{MessageEnvelope, ServiceId};
+use crate::observation::{FaultKind, Observation};
+use crate::stats::RunStats;
+use crate::time::Instant;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+/// Why a parked task is woken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum WakeCause {
+    Start,
+    Message,
+    Timeout,
+    ChildExit,
+}
+
+/// Whether a task runs, is parked, or has ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskState {
+    /// Parked until a message on `channel` (if any), a child exit, or its timer. `token` tells
+    /// current wake-ups from stale ones.
+    Parked { channel: Option<ChannelId>, token: u64, wake_pending: bool },
+    Exited,
+}
+
+/// One task of the kernel's task table.
+#[derive(Clone, Debug)]
+pub struct TaskRecord {
+    pub id: TaskId,
+    pub name: String,
+    pub identity: IdentityMetadata,
+    pub state: TaskState,
+    pub exit: Option<ExitReason>,
+    /// Exit notifications of this task's children, not yet read.
+    pub inbox: Vec<ExitNotification>,
+    /// Services this task registered.
+    pub services: Vec<ServiceId>,
+    /// Messages this task received.
+    pub received: u64,
+}
+
+impl TaskRecord {
+    pub fn alive(&self) -> bool {
+        self.state != TaskState::Exited
+    }
+}
+
+/// One channel: a FIFO queue and the tasks parked on it.
+#[derive(Clone, Debug)]
+pub struct ChannelRecord {
+    pub id: ChannelId,
+    pub queue: VecDeque<MessageEnvelope>,
+    pub waiters: Vec<TaskId>,
+    /// The service currently registered on this channel.
+    pub service: Option<ServiceId>,
+    /// The capability that authorises registering this channel.
+    pub cap: CapId,
+}
+
+/// A service registration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub channel: ChannelId,
+    pub task: TaskId,
+}
+
+/// Work the kernel asks the event loop to schedule.
+#[derive(Clone, Debug)]
+pub enum Timer {
+    /// Wake a parked task (after scheduling jitter for `Message`/`ChildExit`/`Start`).
+    Wake { task: TaskId, token: u64, cause: WakeCause, at: Option<Instant> },
+    /// Enqueue a delayed message when its delay ends.
+    Deliver { at: Instant, channel: ChannelId, message: MessageEnvelope },
+}
+
+/// The simulated kernel.
+#[derive(Debug)]
+pub struct SimulatedKernel {
+    now: Instant,
+    tasks: Vec<TaskRecord>,
+    channels: Vec<ChannelRecord>,
+    registry: BTreeMap<ServiceId, Registration>,
+    exec_owner: BTreeMap<ExecutionId, TaskId>,
+    newest_by_name: BTreeMap<String, TaskId>,
+    table: AuthorityTable,
+    audit: AuditLog,
+    exit_log: Vec<ExitNotification>,
+    message_ids: IdCounter,
+    exec_ids: IdCounter,
+    last_exited_exec: Option<ExecutionId>,
+    faults: FaultInjector,
+    bugs: BugSet,
+    /// The run's only source of randomness.
+    pub choices: Choices,
+    /// Effects of the current event.
+    pub observations: Vec<Observation>,
+    /// Timers requested during the current event.
+    pub timers: Vec<Timer>,
+    /// Tasks a lifecycle fault wants crashed (applied by the loop at the end of the current step).
+    pub pending_crashes: Vec<(TaskId, String)>,
+    pub stats: RunStats,
+}
+
+impl SimulatedKernel {
+    /// A kernel with the given fault plan, planted bugs and choices.
+    pub fn new(plan: &FaultPlan, bugs: &[PlantedBug], choices: Choices) -> Self {
+        SimulatedKernel {
+            now: Instant(0),
+            tasks: Vec::new(),
+            channels: Vec::new(),
+            registry: BTreeMap::new(),
+            exec_owner: BTreeMap::new(),
+            newest_by_name: BTreeMap::new(),
+            table: AuthorityTable::default(),
+            audit: AuditLog::default(),
+            exit_log: Vec::new(),
+            message_ids: IdCounter::default(),
+            exec_ids: IdCounter::default(),
+            last_exited_exec: None,
+            faults: FaultInjector::new(plan),
+            bugs: BugSet::from_list(bugs),
+            choices,
+            observations: Vec::new(),
+            timers: Vec::new(),
+            pending_crashes: Vec::new(),
+            stats: RunStats::default(),
+        }
+    }
+
+    // ----- queries -------------------------------------------------------------------------
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+    pub(crate) fn set_now(&mut self, now: Instant) {
+        debug_assert!(now >= self.now, "virtual time never goes back");
+        self.now = now;
+    }
+    pub fn task(&self, task: TaskId) -> Option<&TaskRecord> {
+        self.tasks.get(task.index())
+    }
+    pub fn is_alive(&self, task: TaskId) -> bool {
+        self.task(task).is_some_and(TaskRecord::alive)
+    }
+    pub fn tasks(&self) -> &[TaskRecord] {
+        &self.tasks
+    }
+    pub fn channel(&self, channel: ChannelId) -> Option<&ChannelRecord> {
+        self.channels.get(channel.index())
+    }
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+    /// The newest task spawned with this name.
+    pub fn task_named(&self, name: &str) -> Option<TaskId> {
+        self.newest_by_name.get(name).copied()
+    }
+    pub fn registration(&self, service: &ServiceId) -> Option<&Registration> {
+        self.registry.get(service)
+    }
+    pub fn authority(&self) -> &AuthorityTable {
+        &self.table
+    }
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+    pub(crate) fn take_audit_log(&mut self) -> AuditLog {
+        core::mem::take(&mut self.audit)
+    }
+    pub fn get_identity(&self, exec: ExecutionId) -> Option<&IdentityMetadata> {
+        self.exec_owner.get(&exec).and_then(|t| self.task(*t)).map(|t| &t.identity)
+    }
+    pub fn get_task_identity(&self, task: TaskId) -> Option<ExecutionId> {
+        self.task(task).map(|t| t.identity.execution_id)
+    }
+    /// Every exit notification of the run, in order.
+    pub fn get_exit_notifications(&self) -> &[ExitNotification] {
+        &self.exit_log
+    }
+    /// Whether `task` may use `cap` now.
+    pub fn is_capability_valid(&self, cap: CapId, task: TaskId) -> bool {
+        self.table.is_capability_valid(cap, task, |t| self.is_alive(t))
+    }
+    pub fn bug(&self, bug: PlantedBug) -> bool {
+        self.bugs.has(bug)
+    }
+    pub fn fault_injector(&self) -> &FaultInjector {
+        &self.faults
+    }
+
+    fn observe(&mut self, obs: Observation) {
+        self.observations.push(obs);
+    }
+    fn audit(&mut self, event: CapabilityEvent) {
+        self.audit.push(self.now, event.clone());
+        self.observe(Observation::Audit(event));
+    }
+    fn fault(&mut self, kind: FaultKind) {
+        self.stats.faults_injected += 1;
+        self.observe(Observation::FaultInjected(kind));
+    }
+    fn task_mut(&mut self, task: TaskId) -> &mut TaskRecord {
+        &mut self.tasks[task.index()]
+    }
+
+    // ----- tasks and identity -------------------------------------------------------------
+
+    /// Spawns a task with full identity control. `by` is the spawning task (None: the kernel
+    /// itself); the descriptor's capabilities move from `by` to the new task.
+    pub fn spawn_task_with_identity(
+        &mut self,
+        by: Option<TaskId>,
+        descriptor: TaskDescriptor,
+        kind: IdentityKind,
+        domain: TrustDomain,
+        parent: Option<ExecutionId>,
+    ) -> Result<(TaskHandle, ExecutionId), KernelError> {
+        if let Some(spawner) = by {
+            if !self.is_alive(spawner) {
+                return Err(KernelError::SpawnFailed("spawning task is not running".into()));
+            }
+            if let Some(cap) = descriptor.capabilities.iter().find(|c| !self.is_capability_valid(**c, spawner)) {
+                return Err(KernelError::SpawnFailed(alloc::format!("spawner does not hold {cap}")));
+            }
+        }
+        let id = TaskId(self.tasks.len() as u64);
+        let exec = match (self.bugs.has(PlantedBug::ReuseExecutionIds), self.last_exited_exec.take()) {
+            (true, Some(reused)) => reused,
+            _ => ExecutionId(self.exec_ids.mint()),
+        };
+        let identity = IdentityMetadata {
+            execution_id: exec,
+            kind,
+            task_id: Some(id),
+            parent_id: parent,
+            creator_id: by.and_then(|b| self.get_task_identity(b)).or(parent),
+            created_at_nanos: self.now.nanos(),
+            trust_domain: domain,
+            name: descriptor.name.clone(),
+        };
+        let state = TaskState::Parked { channel: None, token: 0, wake_pending: true };
+        self.tasks.push(TaskRecord {
+            id,
+            name: descriptor.name.clone(),
+            identity,
+            state,
+            exit: None,
+            inbox: Vec::new(),
+            services: Vec::new(),
+            received: 0,
+        });
+        self.exec_owner.insert(exec, id);
+        self.newest_by_name.insert(descriptor.name, id);
+        self.stats.tasks_spawned += 1;
+        self.observe(Observation::TaskSpawned { task: id, exec, parent });
+        self.timers.push(Timer::Wake { task: id, token: 0, cause: WakeCause::Start, at: None });
+        if let Some(spawner) = by {
+            for cap in descriptor.capabilities {
+                self.move_capability(cap, spawner, id);
+            }
+        }
+        Ok((TaskHandle { task_id: id }, exec))
+    }
+
+    /// Ends a task: invalidates its non-durable capabilities, deregisters its services and
+    /// emits exactly one exit notification. Fails if the task is not running.
+    pub fn terminate_task_with_reason(&mut self, task: TaskId, reason: ExitReason) -> Result<(), KernelError> {
+        if !self.is_alive(task) {
+            return Err(KernelError::InsufficientAuthority);
+        }
+        let exec = self.tasks[task.index()].identity.execution_id;
+        let record = self.task_mut(task);
+        record.state = TaskState::Exited;
+        record.exit = Some(reason.clone());
+        self.stats.task_exits += 1;
+        self.observe(Observation::TaskExited { task, exec, reason: reason.clone() });
+        self.invalidate_capabilities_of(task);
+        self.deregister_services_of(task);
+        self.notify_exit(task, exec, reason);
+        self.last_exited_exec = Some(exec);
+        Ok(())
+    }
+
+    fn invalidate_capabilities_of(&mut self, task: TaskId) {
+        if self.bugs.has(PlantedBug::TerminationSkipsInvalidation) {
+            return;
+        }
+        let owned: Vec<CapId> = self.table.owned_by(task).collect();
+        for cap in owned {
+            if self.table.entry(cap).is_some_and(|e| !e.durable) {
+                self.table.invalidate(cap);
+                self.audit(CapabilityEvent::Invalidated { cap, owner: task });
+            }
+        }
+    }
+
+    fn deregister_services_of(&mut self, task: TaskId) {
+        if self.bugs.has(PlantedBug::RegistryKeepsDeadService) {
+            return;
+        }
+        let services = core::mem::take(&mut self.task_mut(task).services);
+        for service in services {
+            if self.registry.get(&service).is_some_and(|r| r.task == task) {
+                let reg = self.registry.remove(&service).expect("checked above");
+                self.channels[reg.channel.index()].service = None;
+                self.observe(Observation::ServiceDeregistered { service, task });
+            }
+        }
+    }
+
+    fn notify_exit(&mut self, task: TaskId, exec: ExecutionId, reason: ExitReason) {
+        let copies = if self.bugs.has(PlantedBug::DuplicateExitNotification) { 2 } else { 1 };
+        let notification = ExitNotification::new(exec, task, reason, self.now);
+        let parent_task = self.tasks[task.index()].identity.parent_id.and_then(|p| self.exec_owner.get(&p).copied());
+        for _ in 0..copies {
+            self.exit_log.push(notification.clone());
+            self.observe(Observation::ExitNotified { task, exec });
+            if let Some(parent) = parent_task.filter(|p| self.is_alive(*p)) {
+                self.task_mut(parent).inbox.push(notification.clone());
+                self.wake(parent, WakeCause::ChildExit, None);
+            }
+        }
+    }
+
+    /// Takes the unread exit notifications of `task`'s children.
+    pub fn take_exit_notifications(&mut self, task: TaskId) -> Vec<ExitNotification> {
+        core::mem::take(&mut self.task_mut(task).inbox)
+    }
+
+    // ----- parking and waking (used by the event loop) -----------------------------------
+
+    /// Parks `task` until a message on `channel`, a child exit, or `deadline`.
+    pub fn park(&mut self, task: TaskId, channel: Option<ChannelId>, deadline: Option<Instant>) {
+        let TaskState::Parked { token, .. } = self.tasks[task.index()].state else { return };
+        let token = token + 1;
+        self.task_mut(task).state = TaskState::Parked { channel, token, wake_pending: false };
+        if let Some(at) = deadline {
+            self.timers.push(Timer::Wake { task, token, cause: WakeCause::Timeout, at: Some(at) });
+        }
+        if let Some(ch) = channel {
+            if self.channels[ch.index()].queue.is_empty() {
+                self.channels[ch.index()].waiters.push(task);
+            } else {
+                self.wake(task, WakeCause::Message, Some(ch));
+            }
+        }
+        if !self.tasks[task.index()].inbox.is_empty() {
+            self.wake(task, WakeCause::ChildExit, None);
+        }
+    }
+
+    /// Schedules a wake-up of a parked task (once per parking).
+    fn wake(&mut self, task: TaskId, cause: WakeCause, on: Option<ChannelId>) {
+        let TaskState::Parked { channel, token, wake_pending } = self.tasks[task.index()].state else { return };
+        if wake_pending || (on.is_some() && channel != on) {
+            return;
+        }
+        self.task_mut(task).state = TaskState::Parked { channel, token, wake_pending: true };
+        self.timers.push(Timer::Wake { task, token, cause, at: None });
+    }
+
+    /// Whether a wake-up with `token` is still current for `task`.
+    pub fn wake_is_current(&self, task: TaskId, token: u64) -> bool {
+        matches!(self.task(task).map(|t| t.state), Some(TaskState::Parked { token: t, .. }) if t == token)
+    }
+
+    // ----- channels and messages ----------------------------------------------------------
+
+    /// Creates a channel; the creator is granted its `"channel"` capability.
+    pub fn create_channel(&mut self, by: TaskId) -> Result<ChannelId, KernelError> {
+        if !self.is_alive(by) {
+            return Err(KernelError::ChannelError("calling task is not running".into()));
+        }
+        let id = ChannelId(self.channels.len() as u64);
+        let cap = self.mint(by, "channel".to_string(), false);
+        self.channels.push(ChannelRecord { id, queue: VecDeque::new(), waiters: Vec::new(), service: None, cap });
+        self.observe(Observation::ChannelCreated { channel: id, by, cap });
+        Ok(id)
+    }
+
+    /// Sends a message (never blocks). The kernel stamps the id and source.
+    pub fn send_message(&mut self, by: TaskId, channel: ChannelId, mut message: MessageEnvelope) -> Result<MessageId, KernelError> {
+        if !self.is_alive(by) {
+            return Err(KernelError::SendFailed("sending task is not running".into()));
+        }
+        if self.channel(channel).is_none() {
+            return Err(KernelError::ChannelError(alloc::format!("no channel {channel}")));
+        }
+        let fault = self.send_fault(by, channel);
+        if fault == Some(MessageFault::CrashOnSend) {
+            self.stats.send_failures += 1;
+            self.fault(FaultKind::CrashOnSend);
+            self.observe(Observation::SendFailed { channel, by });
+            return Err(KernelError::SendFailed("injected crash on send".into()));
+        }
+        let id = MessageId(self.message_ids.mint());
+        message.id = id;
+        message.source = Some(by);
+        self.stats.messages_sent += 1;
+        self.observe(Observation::MessageSent { msg: id, channel, by });
+        match fault {
+            Some(MessageFault::Drop) => self.drop_message(id, channel),
+            Some(MessageFault::Delay { nanos }) => self.delay_message(channel, message, nanos),
+            Some(MessageFault::Reorder) => self.enqueue_reordered(channel, message),
+            _ => self.enqueue(channel, message),
+        }
+        Ok(id)
+    }
+
+    fn send_fault(&mut self, by: TaskId, channel: ChannelId) -> Option<MessageFault> {
+        let service = self.channels[channel.index()].service.as_ref().map(|s| s.0.as_str());
+        let task = self.tasks[by.index()].name.as_str();
+        self.faults.on_send(service, task, self.now, &mut self.choices)
+    }
+
+    fn drop_message(&mut self, msg: MessageId, channel: ChannelId) {
+        self.stats.messages_dropped += 1;
+        self.fault(FaultKind::Drop);
+        self.observe(Observation::MessageDropped { msg, channel });
+    }
+
+    fn delay_message(&mut self, channel: ChannelId, message: MessageEnvelope, nanos: u64) {
+        let until = self.now.after(crate::time::Duration(nanos));
+        self.stats.messages_delayed += 1;
+        self.fault(FaultKind::Delay);
+        self.observe(Observation::MessageDelayed { msg: message.id, channel, until });
+        if self.bugs.has(PlantedBug::DelayedDeliveryDuplicates) {
+            self.enqueue(channel, message.clone());
+        }
+        self.timers.push(Timer::Deliver { at: until, channel, message });
+    }
+
+    /// Enqueues a message whose delay has ended.
+    pub fn deliver_delayed(&mut self, channel: ChannelId, message: MessageEnvelope) {
+        self.enqueue(channel, message);
+    }
+
+    fn enqueue(&mut self, channel: ChannelId, message: MessageEnvelope) {
+        self.observe(Observation::MessageEnqueued { msg: message.id, channel });
+        let ch = &mut self.channels[channel.index()];
+        ch.queue.push_back(message);
+        let waiters = core::mem::take(&mut ch.waiters);
+        for task in waiters {
+            self.wake(task, WakeCause::Message, Some(channel));
+        }
+    }
+
+    fn enqueue_reordered(&mut self, channel: ChannelId, message: MessageEnvelope) {
+        self.enqueue(channel, message);
+        let queue = &mut self.channels[channel.index()].queue;
+        let n = queue.len();
+        if n >= 2 {
+            queue.swap(n - 1, n - 2);
+            let (overtaking, overtaken) = (queue[n - 2].id, queue[n - 1].id);
+            self.stats.messages_reordered += 1;
+            self.fault(FaultKind::Reorder);
+            self.observe(Observation::MessageReordered { channel, overtaken, overtaking });
+        }
+    }
+
+    /// Receives the oldest queued message, or `Err(Timeout)` if there is none.
+    pub fn receive_message(&mut self, by: TaskId, channel: ChannelId) -> Result<MessageEnvelope, KernelError> {
+        if !self.is_alive(by) {
+            return Err(KernelError::ReceiveFailed("receiving task is not running".into()));
+        }
+        let Some(ch) = self.channels.get(channel.index()) else {
+            return Err(KernelError::ChannelError(alloc::format!("no channel {channel}")));
+        };
+        if ch.queue.is_empty() {
+            return Err(KernelError::Timeout);
+        }
+        let task = self.tasks[by.index()].name.as_str();
+        let service = ch.service.as_ref().map(|s| s.0.as_str());
+        if self.faults.on_receive(service, task, self.now, &mut self.choices) {
+            return Err(self.fail_receive(by, channel));
+        }
+        let queue = &mut self.channels[channel.index()].queue;
+        let taken = if self.bugs.has(PlantedBug::ReceiveNewestFirst) { queue.pop_back() } else { queue.pop_front() };
+        let message = taken.expect("queue checked non-empty");
+        self.stats.messages_delivered += 1;
+        self.observe(Observation::MessageReceived { msg: message.id, channel, by });
+        self.count_received(by);
+        Ok(message)
+    }
+
+    fn fail_receive(&mut self, by: TaskId, channel: ChannelId) -> KernelError {
+        let consumed = if self.choices.below(2) == 1 { self.channels[channel.index()].queue.pop_front().map(|m| m.id) } else { None };
+        self.stats.receive_failures += 1;
+        if consumed.is_some() {
+            self.stats.messages_dropped += 1;
+        }
+        self.fault(FaultKind::CrashOnRecv);
+        self.observe(Observation::ReceiveFailed { channel, by, consumed });
+        KernelError::ReceiveFailed("injected crash on receive".into())
+    }
+
+    fn count_received(&mut self, by: TaskId) {
+        self.task_mut(by).received += 1;
+        let name = &self.tasks[by.index()].name;
+        if self.faults.count_received(name) {
+            self.pending_crashes.push((by, "injected crash after messages".into()));
+        }
+    }
+
+    // ----- service registry ---------------------------------------------------------------
+
+    /// Registers `service` on `channel`; the caller must hold the channel's capability.
+    pub fn register_service(&mut self, by: TaskId, service: ServiceId, channel: ChannelId) -> Result<(), KernelError> {
+        if !self.is_alive(by) {
+            return Err(KernelError::InsufficientAuthority);
+        }
+        let Some(ch) = self.channel(channel) else {
+            return Err(KernelError::ChannelError(alloc::format!("no channel {channel}")));
+        };
+        let cap = ch.cap;
+        if self.validate(cap, by).is_err() {
+            return Err(KernelError::InsufficientAuthority);
+        }
+        if self.registry.contains_key(&service) {
+            return Err(KernelError::ServiceAlreadyRegistered(service.0));
+        }
+        self.registry.insert(service.clone(), Registration { channel, task: by });
+        self.task_mut(by).services.push(service.clone());
+        self.channels[channel.index()].service = Some(service.clone());
+        self.observe(Observation::ServiceRegistered { service, channel, task: by });
+        Ok(())
+    }
+
+    /// Looks a service up.
+    pub fn lookup_service(&mut self, by: TaskId, service: &ServiceId) -> Result<ChannelId, KernelError> {
+        if !self.is_alive(by) {
+            return Err(KernelError::InsufficientAuthority);
+        }
+        let Some(reg) = self.registry.get(service) else {
+            return Err(KernelError::ServiceNotFound(service.0.clone()));
+        };
+        let channel = reg.channel;
+        self.observe(Observation::ServiceLookedUp { service: service.clone(), channel, by });
+        Ok(channel)
+    }
+
+    // ----- capabilities -------------------------------------------------------------------
+
+    fn mint(&mut self, to: TaskId, kind: String, durable: bool) -> CapId {
+        let cap = self.table.mint(kind.clone(), to, durable);
+        self.audit(CapabilityEvent::Granted { cap, kind, to_task: to, durable });
+        cap
+    }
+
+    /// Validation before use; a refusal is audited as `InvalidUseAttempt`.
+    fn validate(&mut self, cap: CapId, task: TaskId) -> Result<(), InvalidUseReason> {
+        let tasks = &self.tasks;
+        let result = self.table.validate(cap, task, |t| tasks.get(t.index()).is_some_and(TaskRecord::alive)).map(|_| ());
+        if let Err(reason) = result {
+            self.audit(CapabilityEvent::InvalidUseAttempt { cap, task, reason });
+        }
+        result
+    }
+
+    /// The kernel grants a new capability of type `kind` to a running task.
+    pub fn grant_new_capability(&mut self, to: TaskId, kind: &str, durable: bool) -> Result<CapId, KernelError> {
+        self.stats.capability_ops += 1;
+        if !self.is_alive(to) {
+            return Err(KernelError::InvalidCapability);
+        }
+        Ok(self.mint(to, kind.to_string(), durable))
+    }
+
+    /// Moves `cap` from `from` to `to` (move semantics; cross-domain moves are audited).
+    pub fn delegate_capability(&mut self, cap: CapId, from: TaskId, to: TaskId) -> Result<(), KernelError> {
+        self.stats.capability_ops += 1;
+        self.validate(cap, from).map_err(|_| KernelError::InvalidCapability)?;
+        if !self.is_alive(to) {
+            return Err(KernelError::InvalidCapability);
+        }
+        self.move_capability(cap, from, to);
+        Ok(())
+    }
+
+    fn move_capability(&mut self, cap: CapId, from: TaskId, to: TaskId) {
+        self.table.transfer(cap, to, self.bugs.has(PlantedBug::DelegateKeepsSource));
+        self.audit(CapabilityEvent::Delegated { cap, from_task: from, to_task: to });
+        let (fd, td) = (&self.tasks[from.index()].identity.trust_domain, &self.tasks[to.index()].identity.trust_domain);
+        if fd != td {
+            let (from_domain, to_domain) = (fd.0.clone(), td.0.clone());
+            self.audit(CapabilityEvent::CrossDomainDelegation { cap, from_task: from, from_domain, to_task: to, to_domain });
+        }
+    }
+
+    /// Re-binds the durable capabilities of a dead task to its restarted successor.
+    pub fn rebind_durable_capabilities(&mut self, dead: TaskId, successor: TaskId) {
+        if self.is_alive(dead) || !self.is_alive(successor) {
+            return;
+        }
+        let durable: Vec<CapId> =
+            self.table.owned_by(dead).filter(|c| self.table.entry(*c).is_some_and(|e| e.durable && e.status == crate::capability::CapStatus::Valid)).collect();
+        for cap in durable {
+            self.move_capability(cap, dead, successor);
+        }
+    }
+
+    /// Explicitly duplicates a capability; the copy is a new capability owned by `task`.
+    pub fn clone_capability(&mut self, cap: CapId, task: TaskId) -> Result<CapId, KernelError> {
+        self.stats.capability_ops += 1;
+        self.validate(cap, task).map_err(|_| KernelError::InvalidCapability)?;
+        let entry = self.table.entry(cap).expect("validated");
+        let (kind, durable) = (entry.kind.clone(), entry.durable);
+        let new_cap = self.table.mint(kind, task, durable);
+        self.audit(CapabilityEvent::Cloned { cap, new_cap, task });
+        Ok(new_cap)
+    }
+
+    /// The owner releases a capability; it becomes invalid.
+    pub fn drop_capability(&mut self, cap: CapId, task: TaskId) -> Result<(), KernelError> {
+        self.stats.capability_ops += 1;
+        self.validate(cap, task).map_err(|_| KernelError::InvalidCapability)?;
+        self.table.invalidate(cap);
+        self.audit(CapabilityEvent::Dropped { cap, task });
+        Ok(())
+    }
+
+    /// `task` exercises `cap`: validation before use.
+    pub fn use_capability(&mut self, cap: CapId, task: TaskId) -> Result<(), KernelError> {
+        self.stats.capability_ops += 1;
+        self.validate(cap, task).map_err(|_| KernelError::InvalidCapability)?;
+        self.observe(Observation::CapUsed { cap, task });
+        Ok(())
+    }
+
+    /// Capabilities `task` currently owns (valid ones first in id order).
+    pub fn capabilities_of(&self, task: TaskId) -> Vec<CapId> {
+        self.table.owned_by(task).filter(|c| self.is_capability_valid(*c, task)).collect()
+    }
+
+    /// Records that a lifecycle fault fired (the loop then terminates the task).
+    pub(crate) fn note_lifecycle_crash(&mut self, kind: FaultKind) {
+        self.stats.lifecycle_crashes += 1;
+        self.fault(kind);
+    }
+
+    pub(crate) fn observe_external(&mut self, obs: Observation) {
+        self.observe(obs);
+    }
+}

@@ -1,0 +1,40 @@
+//! The simulated PandaGen system: kernel, capabilities, identity, supervision, faults, the
+//! discrete-event loop, the invariants and the trace hash.
+//!
+//! `#![no_std]` + `alloc` and free of `unsafe`, so the same code runs on the host and inside
+//! `kernel_bare`. The only randomness is [`choices::Choices`]; the only clock is the event loop's
+//! virtual time; collections that are iterated are ordered (`BTreeMap`, vectors indexed by
+//! counter ids), never hashed.
+//!
+//! Entry point: [`run`] a validated [`Scenario`] with a [`RunConfig`] and get a [`RunReport`].
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod behaviour;
+pub mod bugs;
+pub mod capability;
+pub mod choices;
+pub mod engine;
+pub mod error;
+pub mod expect;
+pub mod fault;
+pub mod identity;
+pub mod ids;
+pub mod invariants;
+pub mod kernel;
+pub mod lifecycle;
+pub mod message;
+pub mod observation;
+pub mod report;
+pub mod scenario;
+pub mod stats;
+pub mod time;
+pub mod trace_hash;
+pub mod workload;
+
+pub use engine::{run, RunConfig, Simulation};
+pub use report::RunReport;
+pub use scenario::Scenario;

@@ -1,0 +1,98 @@
+//! The result of a run: verdict, violations, counters, invariant check counts, expectation
+//! results and the trace hash. Hosts print it (text or JSON); `kernel_bare` prints a one-line form.
+
+use crate::capability::{AuditKind, AuditLog};
+use crate::error::KernelErrorKind;
+use crate::stats::RunStats;
+use crate::time::Instant;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+/// Why the event loop stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopReason {
+    /// No event left: every task finished or waits forever.
+    Quiescent,
+    /// The next event lies beyond `limits.max_time_ns`.
+    TimeLimit,
+    /// `limits.max_events` events were processed.
+    EventLimit,
+    /// An invariant was violated and `limits.stop_on_violation` is set.
+    Violation,
+}
+
+/// One broken invariant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// Stable invariant id, e.g. `cap.single_owner`.
+    pub invariant: String,
+    /// Index of the event during which it broke (0-based).
+    pub event: u64,
+    /// Virtual time of that event.
+    pub at: Instant,
+    /// What was observed, in words.
+    pub message: String,
+    /// The objects involved (`task#3`, `cap#7`, ...).
+    pub objects: Vec<String>,
+}
+
+/// The outcome of one expectation of the scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectationResult {
+    /// What was expected, in words.
+    pub expected: String,
+    /// What the run showed.
+    pub actual: String,
+    pub met: bool,
+}
+
+/// The result of one scenario step (`None` while the step has not run).
+pub type StepResult = Option<Result<(), KernelErrorKind>>;
+
+/// Everything a run reports.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunReport {
+    pub scenario: String,
+    pub seed: u64,
+    pub stop: StopReason,
+    pub end_time: Instant,
+    pub stats: RunStats,
+    /// `(invariant id, times checked)`, sorted by id; every invariant appears.
+    pub invariant_checks: Vec<(String, u64)>,
+    pub violations: Vec<Violation>,
+    pub expectations: Vec<ExpectationResult>,
+    pub step_results: Vec<StepResult>,
+    /// `(audit event kind, count)` for every kind, in declaration order.
+    pub audit_counts: Vec<(AuditKind, u64)>,
+    /// Running hash over every event and its effects; a stable function of (scenario, seed).
+    pub trace_hash: u64,
+    /// Number of random choices drawn.
+    pub choices_drawn: u64,
+    /// The recorded choices, when recording was requested.
+    #[serde(skip)]
+    pub choices: Option<Vec<u64>>,
+    /// Per-event digests, when requested (for trace files and divergence reports).
+    #[serde(skip)]
+    pub event_digests: Option<Vec<u64>>,
+    /// The capability audit log.
+    #[serde(skip)]
+    pub audit: AuditLog,
+}
+
+impl RunReport {
+    /// Whether every expectation of the scenario was met (the process exits 0 exactly then).
+    pub fn passed(&self) -> bool {
+        self.expectations.iter().all(|e| e.met)
+    }
+
+    /// The first violation, if any.
+    pub fn first_violation(&self) -> Option<&Violation> {
+        self.violations.first()
+    }
+
+    /// The trace hash as 16 hex digits.
+    pub fn trace_hash_hex(&self) -> String {
+        alloc::format!("{:016x}", self.trace_hash)
+    }
+}

@@ -1,0 +1,633 @@
+//! The scenario: everything a run needs besides its seed, as plain data (serde). The `scenarios`
+//! crate reads it from RON; `kernel_bare` gets it in binary form. Field-by-field documentation
+//! with defaults is in `scenarios/README.md`.
+//!
+//! [`Scenario::validate`] rejects names that do not resolve and impossible values before a run
+//! starts, so the engine never meets them. Its error names the offending path and, when there is
+//! one, the offending name, which the RON loader turns into a line and column.
+
+use crate::bugs::PlantedBug;
+use crate::capability::AuditKind;
+use crate::error::KernelErrorKind;
+use crate::fault::{FaultPlan, FaultScope, FaultTrigger, LifecycleFault};
+use crate::identity::{ExitReason, IdentityKind};
+use crate::lifecycle::RestartPolicy;
+use crate::message::SchemaVersion;
+use alloc::collections::BTreeSet;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+/// A complete, seeded description of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Seed of the run's choices; `--seed` overrides it.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub limits: Limits,
+    /// Tasks spawned by the scenario (supervisors spawn their own children).
+    #[serde(default)]
+    pub tasks: Vec<TaskSpec>,
+    /// Explicit operations at given virtual times.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// An optional random workload of kernel and capability operations.
+    #[serde(default)]
+    pub workload: Option<Workload>,
+    #[serde(default)]
+    pub faults: FaultPlan,
+    /// Planted bugs to switch on.
+    #[serde(default)]
+    pub bugs: Vec<PlantedBug>,
+    #[serde(default)]
+    pub expect: Expectations,
+}
+
+/// When a run stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Virtual time limit in nanoseconds (default 1 s).
+    pub max_time_ns: u64,
+    /// Event limit (default 1,000,000).
+    pub max_events: u64,
+    /// Each task wake-up is delayed by a random `0..=sched_jitter_ns` (default 1,000 ns), which is
+    /// how seeds explore interleavings. 0 makes scheduling fully fixed.
+    pub sched_jitter_ns: u64,
+    /// Stop at the first violation (default true); false keeps going and reports them all.
+    pub stop_on_violation: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_time_ns: 1_000_000_000, max_events: 1_000_000, sched_jitter_ns: 1_000, stop_on_violation: true }
+    }
+}
+
+/// A task the scenario (or a supervisor) spawns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    pub name: String,
+    pub behaviour: Behaviour,
+    #[serde(default)]
+    pub kind: IdentityKind,
+    /// Trust domain tag (default "user").
+    #[serde(default = "default_domain")]
+    pub domain: String,
+    /// When the task is spawned (ignored for supervisor children, which start with their parent).
+    #[serde(default)]
+    pub start_ns: u64,
+    /// Capabilities the kernel grants the task at spawn.
+    #[serde(default)]
+    pub caps: Vec<CapGrant>,
+    /// Restart policy, used when the task is a supervisor's child.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+}
+
+fn default_domain() -> String {
+    "user".to_string()
+}
+
+/// A capability granted at spawn; `label` names it in steps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapGrant {
+    pub label: String,
+    pub kind: String,
+    #[serde(default)]
+    pub durable: bool,
+}
+
+/// What a task does. Parameters with defaults are listed in `scenarios/README.md`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Behaviour {
+    /// Does nothing by itself; acts only through steps and the workload.
+    Idle,
+    /// Registers `service` and answers every request (echo), checking the schema version window.
+    Server {
+        service: String,
+        #[serde(default)]
+        version: SchemaVersion,
+        /// Lowest accepted major (default: one below `version.major`).
+        #[serde(default)]
+        min_major: Option<u32>,
+        /// Virtual time spent per request.
+        #[serde(default)]
+        work_ns: u64,
+    },
+    /// Sends `requests` requests to `service`, each retried after a timeout.
+    Client {
+        service: String,
+        #[serde(default = "default_requests")]
+        requests: u32,
+        #[serde(default = "default_timeout")]
+        timeout_ns: u64,
+        #[serde(default = "default_retries")]
+        retries: u32,
+        #[serde(default = "default_backoff")]
+        backoff_ns: u64,
+        #[serde(default)]
+        interval_ns: u64,
+        #[serde(default)]
+        version: SchemaVersion,
+    },
+    /// Registers `service` and forwards each request to service `to`, keeping the reply channel.
+    Forwarder { service: String, to: String },
+    /// Uses each capability it holds, waits `hold_ns`, delegates half of them to task `to`, drops
+    /// the rest, probes a delegated one (which must now fail), and exits.
+    CapPasser {
+        to: String,
+        #[serde(default)]
+        hold_ns: u64,
+    },
+    /// Spawns `children` with itself as parent and applies their restart policies.
+    Supervisor {
+        children: Vec<TaskSpec>,
+        #[serde(default = "default_backoff")]
+        backoff_ns: u64,
+    },
+}
+
+fn default_requests() -> u32 {
+    10
+}
+fn default_timeout() -> u64 {
+    1_000_000
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_backoff() -> u64 {
+    100_000
+}
+
+/// An explicit operation at virtual time `at_ns`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    #[serde(default)]
+    pub at_ns: u64,
+    pub op: StepOp,
+}
+
+/// The operations a step can perform. Task names refer to the newest task of that name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepOp {
+    /// The kernel grants a new capability labelled `cap` to `task`.
+    Grant {
+        task: String,
+        cap: String,
+        kind: String,
+        #[serde(default)]
+        durable: bool,
+    },
+    Delegate { cap: String, from: String, to: String },
+    Drop { cap: String, task: String },
+    /// Explicitly duplicates `cap`; the copy is labelled `new_cap`.
+    Clone { cap: String, task: String, new_cap: String },
+    /// `task` uses `cap` (validation before use).
+    Use { cap: String, task: String },
+    /// `task` uses a capability id the kernel never minted.
+    UseForged { task: String, id: u64 },
+    Terminate {
+        task: String,
+        #[serde(default)]
+        reason: ExitReason,
+    },
+    CreateChannel { task: String, channel: String },
+    Send {
+        task: String,
+        channel: String,
+        #[serde(default)]
+        action: String,
+    },
+    /// Non-blocking receive (timeout zero).
+    Receive { task: String, channel: String },
+    Register { task: String, service: String, channel: String },
+    /// Looks `service` up; with `bind`, the channel found gets that label.
+    Lookup {
+        task: String,
+        service: String,
+        #[serde(default)]
+        bind: Option<String>,
+    },
+}
+
+/// The random workload: `ops` operations drawn from `mix`, about `interval_ns` apart, performed
+/// by `tasks` idle tasks the workload spawns (spread over `domains`) and by the tasks it spawns later.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workload {
+    pub ops: u32,
+    #[serde(default = "default_interval")]
+    pub interval_ns: u64,
+    #[serde(default = "default_workload_tasks")]
+    pub tasks: u32,
+    #[serde(default)]
+    pub mix: OpMix,
+    #[serde(default = "default_domains")]
+    pub domains: Vec<String>,
+}
+
+fn default_interval() -> u64 {
+    10_000
+}
+fn default_workload_tasks() -> u32 {
+    4
+}
+fn default_domains() -> Vec<String> {
+    ["core", "user", "sandbox"].iter().map(|s| s.to_string()).collect()
+}
+
+/// Relative weights of workload operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct OpMix {
+    pub spawn: u32,
+    pub terminate: u32,
+    pub grant: u32,
+    pub delegate: u32,
+    pub clone: u32,
+    pub drop: u32,
+    pub use_cap: u32,
+    pub forged_use: u32,
+    pub create_channel: u32,
+    pub send: u32,
+    pub receive: u32,
+    pub register: u32,
+    pub lookup: u32,
+}
+
+impl Default for OpMix {
+    fn default() -> Self {
+        OpMix {
+            spawn: 4,
+            terminate: 2,
+            grant: 10,
+            delegate: 10,
+            clone: 2,
+            drop: 4,
+            use_cap: 20,
+            forged_use: 1,
+            create_channel: 3,
+            send: 15,
+            receive: 12,
+            register: 3,
+            lookup: 8,
+        }
+    }
+}
+
+/// What the run must show.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Expectations {
+    pub verdict: ExpectedVerdict,
+    /// Results of given steps (by index in `steps`).
+    pub steps: Vec<StepExpectation>,
+    /// Audit-log event counts.
+    pub audit: Vec<(AuditKind, Count)>,
+    /// Run counters.
+    pub counters: Vec<(Counter, Count)>,
+}
+
+/// Whether the run must pass or must violate a given invariant.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExpectedVerdict {
+    #[default]
+    Pass,
+    Violation(String),
+}
+
+/// The expected result of step number `step`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepExpectation {
+    pub step: u32,
+    pub result: StepOutcome,
+}
+
+/// Ok, or a kernel error of the given kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepOutcome {
+    Ok,
+    Err(KernelErrorKind),
+}
+
+/// A bound on a count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Count {
+    Exactly(u64),
+    AtLeast(u64),
+    AtMost(u64),
+}
+
+impl Count {
+    pub fn admits(self, n: u64) -> bool {
+        match self {
+            Count::Exactly(k) => n == k,
+            Count::AtLeast(k) => n >= k,
+            Count::AtMost(k) => n <= k,
+        }
+    }
+}
+
+/// The run counters an expectation can bound (see `stats::RunStats`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Counter {
+    Events,
+    TasksSpawned,
+    TaskExits,
+    Restarts,
+    MessagesSent,
+    MessagesDelivered,
+    MessagesDropped,
+    MessagesDelayed,
+    MessagesReordered,
+    SendFailures,
+    ReceiveFailures,
+    FaultsInjected,
+    LifecycleCrashes,
+    RequestsCompleted,
+    RequestsFailed,
+    RequestsRejected,
+    CapabilityOps,
+    WorkloadOps,
+}
+
+/// Why a scenario is not runnable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// Where in the scenario, e.g. `steps[3].op.task`.
+    pub path: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+    /// The offending name, when there is one (used to locate it in the source text).
+    pub name: Option<String>,
+}
+
+impl core::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+fn err(path: impl Into<String>, message: impl Into<String>, name: Option<&str>) -> ScenarioError {
+    ScenarioError { path: path.into(), message: message.into(), name: name.map(|n| n.to_string()) }
+}
+
+impl Scenario {
+    /// Every task spec, including supervisor children (depth first), with its path.
+    pub fn all_tasks(&self) -> Vec<(String, &TaskSpec)> {
+        fn walk<'a>(path: String, spec: &'a TaskSpec, out: &mut Vec<(String, &'a TaskSpec)>) {
+            out.push((path.clone(), spec));
+            if let Behaviour::Supervisor { children, .. } = &spec.behaviour {
+                for (i, child) in children.iter().enumerate() {
+                    walk(format!("{path}.behaviour.children[{i}]"), child, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (i, t) in self.tasks.iter().enumerate() {
+            walk(format!("tasks[{i}]"), t, &mut out);
+        }
+        out
+    }
+
+    /// Services some task provides (servers and forwarders).
+    pub fn provided_services(&self) -> BTreeSet<String> {
+        let mut set = BTreeSet::new();
+        for (_, t) in self.all_tasks() {
+            match &t.behaviour {
+                Behaviour::Server { service, .. } | Behaviour::Forwarder { service, .. } => {
+                    set.insert(service.clone());
+                }
+                _ => {}
+            }
+        }
+        for s in &self.steps {
+            if let StepOp::Register { service, .. } = &s.op {
+                set.insert(service.clone());
+            }
+        }
+        set
+    }
+
+    /// Checks names and values; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        if self.limits.max_events == 0 {
+            return Err(err("limits.max_events", "expected a positive event limit", None));
+        }
+        if self.limits.max_time_ns == 0 {
+            return Err(err("limits.max_time_ns", "expected a positive time limit", None));
+        }
+        let tasks = self.validate_tasks()?;
+        let services = self.provided_services();
+        self.validate_behaviours(&tasks, &services)?;
+        self.validate_steps(&tasks)?;
+        self.validate_workload()?;
+        self.validate_faults(&tasks, &services)?;
+        self.validate_expectations()
+    }
+
+    fn validate_tasks(&self) -> Result<BTreeSet<String>, ScenarioError> {
+        let mut names = BTreeSet::new();
+        for (path, t) in self.all_tasks() {
+            if t.name.is_empty() {
+                return Err(err(format!("{path}.name"), "expected a non-empty task name", None));
+            }
+            if t.name.starts_with("wl") && t.name[2..].chars().all(|c| c.is_ascii_digit()) && t.name.len() > 2 {
+                return Err(err(format!("{path}.name"), "names `wl<N>` are reserved for workload tasks", Some(&t.name)));
+            }
+            if !names.insert(t.name.clone()) {
+                return Err(err(format!("{path}.name"), format!("duplicate task name `{}`", t.name), Some(&t.name)));
+            }
+        }
+        Ok(names)
+    }
+
+    fn validate_behaviours(&self, tasks: &BTreeSet<String>, services: &BTreeSet<String>) -> Result<(), ScenarioError> {
+        for (path, t) in self.all_tasks() {
+            let need_service = |s: &str, field: &str| {
+                if services.contains(s) {
+                    Ok(())
+                } else {
+                    Err(err(
+                        format!("{path}.behaviour.{field}"),
+                        format!("unknown service `{s}`: expected a service registered by a Server, Forwarder or Register step"),
+                        Some(s),
+                    ))
+                }
+            };
+            match &t.behaviour {
+                Behaviour::Client { service, timeout_ns, .. } => {
+                    need_service(service, "service")?;
+                    if *timeout_ns == 0 {
+                        return Err(err(format!("{path}.behaviour.timeout_ns"), "expected a positive timeout", None));
+                    }
+                }
+                Behaviour::Forwarder { service, to } => {
+                    need_service(to, "to")?;
+                    if service == to {
+                        return Err(err(format!("{path}.behaviour.to"), "a forwarder cannot forward to itself", Some(to)));
+                    }
+                }
+                Behaviour::CapPasser { to, .. } if !tasks.contains(to) => {
+                    return Err(err(format!("{path}.behaviour.to"), format!("unknown task `{to}`"), Some(to)));
+                }
+                Behaviour::Server { version, min_major: Some(m), .. } if *m > version.major => {
+                    return Err(err(format!("{path}.behaviour.min_major"), "expected min_major <= version.major", None));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_steps(&self, tasks: &BTreeSet<String>) -> Result<(), ScenarioError> {
+        let mut caps: BTreeSet<&str> = BTreeSet::new();
+        let mut channels: BTreeSet<&str> = BTreeSet::new();
+        for (_, t) in self.all_tasks() {
+            for c in &t.caps {
+                caps.insert(&c.label);
+            }
+        }
+        // Labels are bound in time order, as the run binds them.
+        let mut order: Vec<usize> = (0..self.steps.len()).collect();
+        order.sort_by_key(|&i| (self.steps[i].at_ns, i));
+        for i in order {
+            let path = format!("steps[{i}].op");
+            let task = |name: &str| {
+                if tasks.contains(name) {
+                    Ok(())
+                } else {
+                    Err(err(format!("{path}.task"), format!("unknown task `{name}`"), Some(name)))
+                }
+            };
+            let cap = |caps: &BTreeSet<&str>, label: &str| {
+                if caps.contains(label) {
+                    Ok(())
+                } else {
+                    Err(err(format!("{path}.cap"), format!("unknown capability label `{label}` (not granted before this step)"), Some(label)))
+                }
+            };
+            let chan = |channels: &BTreeSet<&str>, label: &str| {
+                if channels.contains(label) {
+                    Ok(())
+                } else {
+                    Err(err(format!("{path}.channel"), format!("unknown channel label `{label}` (not created before this step)"), Some(label)))
+                }
+            };
+            match &self.steps[i].op {
+                StepOp::Grant { task: t, cap: c, .. } => {
+                    task(t)?;
+                    caps.insert(c);
+                }
+                StepOp::Delegate { cap: c, from, to } => {
+                    cap(&caps, c)?;
+                    task(from)?;
+                    task(to)?;
+                }
+                StepOp::Drop { cap: c, task: t } | StepOp::Use { cap: c, task: t } => {
+                    cap(&caps, c)?;
+                    task(t)?;
+                }
+                StepOp::Clone { cap: c, task: t, new_cap } => {
+                    cap(&caps, c)?;
+                    task(t)?;
+                    caps.insert(new_cap);
+                }
+                StepOp::UseForged { task: t, .. } | StepOp::Terminate { task: t, .. } => task(t)?,
+                StepOp::CreateChannel { task: t, channel } => {
+                    task(t)?;
+                    channels.insert(channel);
+                }
+                StepOp::Send { task: t, channel, .. } | StepOp::Receive { task: t, channel } | StepOp::Register { task: t, channel, .. } => {
+                    task(t)?;
+                    chan(&channels, channel)?;
+                }
+                StepOp::Lookup { task: t, bind, .. } => {
+                    task(t)?;
+                    if let Some(b) = bind {
+                        channels.insert(b);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_workload(&self) -> Result<(), ScenarioError> {
+        if let Some(w) = &self.workload {
+            let m = &w.mix;
+            let total = [m.spawn, m.terminate, m.grant, m.delegate, m.clone, m.drop, m.use_cap, m.forged_use, m.create_channel, m.send, m.receive, m.register, m.lookup]
+                .iter()
+                .map(|&x| u64::from(x))
+                .sum::<u64>();
+            if w.ops > 0 && total == 0 {
+                return Err(err("workload.mix", "expected at least one operation with a positive weight", None));
+            }
+            if w.domains.is_empty() {
+                return Err(err("workload.domains", "expected at least one trust domain", None));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_faults(&self, tasks: &BTreeSet<String>, services: &BTreeSet<String>) -> Result<(), ScenarioError> {
+        for (i, rule) in self.faults.message_faults.iter().enumerate() {
+            let path = format!("faults.message_faults[{i}]");
+            match &rule.on {
+                FaultScope::Service(s) if !services.contains(s) => {
+                    return Err(err(format!("{path}.on"), format!("unknown service `{s}`"), Some(s)));
+                }
+                FaultScope::Task(t) if !tasks.contains(t) => {
+                    return Err(err(format!("{path}.on"), format!("unknown task `{t}`"), Some(t)));
+                }
+                _ => {}
+            }
+            match rule.when {
+                FaultTrigger::Chance { per_mille } if per_mille > 1000 => {
+                    return Err(err(format!("{path}.when"), "expected per_mille between 0 and 1000", None));
+                }
+                FaultTrigger::EveryNth { n: 0 } => {
+                    return Err(err(format!("{path}.when"), "expected EveryNth with n >= 1", None));
+                }
+                FaultTrigger::Window { from_ns, until_ns } if from_ns > until_ns => {
+                    return Err(err(format!("{path}.when"), "expected a window with from_ns <= until_ns", None));
+                }
+                _ => {}
+            }
+        }
+        for (i, f) in self.faults.lifecycle_faults.iter().enumerate() {
+            if !tasks.contains(f.task()) {
+                return Err(err(format!("faults.lifecycle_faults[{i}].task"), format!("unknown task `{}`", f.task()), Some(f.task())));
+            }
+            if let LifecycleFault::CrashAfterMessages { count: 0, .. } = f {
+                return Err(err(format!("faults.lifecycle_faults[{i}].count"), "expected a positive message count", None));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_expectations(&self) -> Result<(), ScenarioError> {
+        if let ExpectedVerdict::Violation(id) = &self.expect.verdict {
+            if !crate::invariants::ALL.contains(&id.as_str()) {
+                return Err(err(
+                    "expect.verdict",
+                    format!("unknown invariant `{id}`: expected one of {}", crate::invariants::ALL.join(", ")),
+                    Some(id),
+                ));
+            }
+        }
+        for (i, s) in self.expect.steps.iter().enumerate() {
+            if s.step as usize >= self.steps.len() {
+                return Err(err(format!("expect.steps[{i}].step"), format!("no step {} (the scenario has {} steps)", s.step, self.steps.len()), None));
+            }
+        }
+        Ok(())
+    }
+}

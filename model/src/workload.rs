@@ -1,0 +1,264 @@
+//! The seeded random workload: a stream of kernel and capability operations drawn from the
+//! scenario's operation mix, performed by idle "workload tasks" (`wl0`, `wl1`, ...).
+//!
+//! Every decision (which operation, which task, which capability, which channel) is one draw from
+//! the run's choices. The workload stays inside its own world so it cannot silently break the
+//! scenario's tasks: it delegates and drops only capabilities minted for workload tasks, sends and
+//! receives only on channels workload tasks created, and terminates only workload tasks. It does
+//! look up every service, and it deliberately misbehaves the way buggy user code would: it uses
+//! capabilities from tasks that do not own them (three times in four the requester is the owner),
+//! from dead tasks, forged capability ids, and sends from terminated tasks. The kernel must refuse
+//! all of that, and the invariants check that it does.
+
+use crate::identity::{ExitReason, IdentityKind, TrustDomain};
+use crate::ids::{CapId, ChannelId, TaskId};
+use crate::kernel::{SimulatedKernel, TaskDescriptor};
+use crate::message::{MessageEnvelope, MessagePayload, SchemaVersion, ServiceId};
+use crate::scenario::{OpMix, Workload};
+use crate::time::Duration;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// The operations of the mix, in the order of [`OpMix`]'s fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Spawn,
+    Terminate,
+    Grant,
+    Delegate,
+    Clone,
+    Drop,
+    UseCap,
+    ForgedUse,
+    CreateChannel,
+    Send,
+    Receive,
+    Register,
+    Lookup,
+}
+
+const OPS: [Op; 13] = [
+    Op::Spawn,
+    Op::Terminate,
+    Op::Grant,
+    Op::Delegate,
+    Op::Clone,
+    Op::Drop,
+    Op::UseCap,
+    Op::ForgedUse,
+    Op::CreateChannel,
+    Op::Send,
+    Op::Receive,
+    Op::Register,
+    Op::Lookup,
+];
+
+fn weights(m: &OpMix) -> [u32; 13] {
+    [m.spawn, m.terminate, m.grant, m.delegate, m.clone, m.drop, m.use_cap, m.forged_use, m.create_channel, m.send, m.receive, m.register, m.lookup]
+}
+
+const CAP_KINDS: [&str; 4] = ["file_read", "file_write", "net", "storage"];
+const WORKLOAD_SERVICES: u64 = 4;
+
+/// The workload's state.
+#[derive(Clone, Debug)]
+pub struct WorkloadDriver {
+    spec: Workload,
+    weights: [u32; 13],
+    total: u64,
+    remaining: u32,
+    tasks: Vec<TaskId>,
+    channels: Vec<ChannelId>,
+    caps: Vec<CapId>,
+    services: Vec<ServiceId>,
+    started: bool,
+}
+
+impl WorkloadDriver {
+    /// A driver for `spec`; `services` are the scenario's services, which it may look up.
+    pub fn new(spec: &Workload, services: Vec<String>) -> Self {
+        let weights = weights(&spec.mix);
+        let mut all: Vec<ServiceId> = services.into_iter().map(ServiceId).collect();
+        all.extend((0..WORKLOAD_SERVICES).map(|i| ServiceId(format!("wl-svc{i}"))));
+        WorkloadDriver {
+            spec: spec.clone(),
+            weights,
+            total: weights.iter().map(|&w| u64::from(w)).sum(),
+            remaining: spec.ops,
+            tasks: Vec::new(),
+            channels: Vec::new(),
+            caps: Vec::new(),
+            services: all,
+            started: false,
+        }
+    }
+
+    /// Spawns the initial workload tasks (once, before the first operation).
+    fn start(&mut self, kernel: &mut SimulatedKernel) {
+        self.started = true;
+        for _ in 0..self.spec.tasks {
+            self.spawn(kernel);
+        }
+    }
+
+    /// Whether operations remain.
+    pub fn remaining(&self) -> u32 {
+        self.remaining
+    }
+
+    /// Gap before the next operation: uniform in `1..=2*interval`.
+    pub fn next_gap(&self, kernel: &mut SimulatedKernel) -> Duration {
+        Duration(1 + kernel.choices.below(2 * self.spec.interval_ns.max(1)))
+    }
+
+    /// Performs one operation (the first call also spawns the workload tasks).
+    pub fn perform(&mut self, kernel: &mut SimulatedKernel) {
+        if !self.started {
+            self.start(kernel);
+        }
+        if self.remaining == 0 || self.total == 0 {
+            return;
+        }
+        self.remaining -= 1;
+        kernel.stats.workload_ops += 1;
+        match self.pick_op(kernel) {
+            Op::Spawn => {
+                self.spawn(kernel);
+            }
+            Op::Terminate => self.terminate(kernel),
+            Op::Grant => self.grant(kernel),
+            Op::Delegate => self.delegate(kernel),
+            Op::Clone => self.clone_cap(kernel),
+            Op::Drop => self.with_cap(kernel, |k, cap, task| k.drop_capability(cap, task).is_ok()),
+            Op::UseCap => self.with_cap(kernel, |k, cap, task| k.use_capability(cap, task).is_ok()),
+            Op::ForgedUse => self.forged_use(kernel),
+            Op::CreateChannel => self.create_channel(kernel),
+            Op::Send => self.send(kernel),
+            Op::Receive => self.receive(kernel),
+            Op::Register => self.register(kernel),
+            Op::Lookup => self.lookup(kernel),
+        }
+    }
+
+    fn pick_op(&self, kernel: &mut SimulatedKernel) -> Op {
+        let mut x = kernel.choices.below(self.total);
+        for (op, w) in OPS.iter().zip(self.weights) {
+            if x < u64::from(w) {
+                return *op;
+            }
+            x -= u64::from(w);
+        }
+        OPS[OPS.len() - 1]
+    }
+
+    fn any_task(&self, kernel: &mut SimulatedKernel) -> Option<TaskId> {
+        (!self.tasks.is_empty()).then(|| self.tasks[kernel.choices.index(self.tasks.len())])
+    }
+
+    fn spawn(&mut self, kernel: &mut SimulatedKernel) {
+        let name = format!("wl{}", self.tasks.len());
+        let domain = &self.spec.domains[kernel.choices.index(self.spec.domains.len())];
+        let descriptor = TaskDescriptor::new(name);
+        let spawned = kernel.spawn_task_with_identity(None, descriptor, IdentityKind::Component, TrustDomain::new(domain.clone()), None);
+        if let Ok((handle, _)) = spawned {
+            self.tasks.push(handle.task_id);
+        }
+    }
+
+    fn terminate(&mut self, kernel: &mut SimulatedKernel) {
+        let Some(task) = self.any_task(kernel) else { return };
+        let reason = match kernel.choices.below(4) {
+            0 => ExitReason::Normal,
+            1 => ExitReason::Failure { error: "workload crash".into() },
+            2 => ExitReason::Cancelled { reason: "workload cancel".into() },
+            _ => ExitReason::Timeout,
+        };
+        let _ = kernel.terminate_task_with_reason(task, reason);
+    }
+
+    fn grant(&mut self, kernel: &mut SimulatedKernel) {
+        let Some(task) = self.any_task(kernel) else { return };
+        let kind = CAP_KINDS[kernel.choices.index(CAP_KINDS.len())];
+        let durable = kernel.choices.below(8) == 0;
+        if let Ok(cap) = kernel.grant_new_capability(task, kind, durable) {
+            self.caps.push(cap);
+        }
+    }
+
+    /// Picks a workload capability and a requester: its owner three times in four.
+    fn cap_and_requester(&self, kernel: &mut SimulatedKernel) -> Option<(CapId, TaskId)> {
+        if self.caps.is_empty() {
+            return None;
+        }
+        let cap = self.caps[kernel.choices.index(self.caps.len())];
+        let owner = kernel.authority().entry(cap).map(|e| e.owner);
+        match (kernel.choices.below(4), owner) {
+            (0, _) | (_, None) => self.any_task(kernel).map(|t| (cap, t)),
+            (_, Some(o)) => Some((cap, o)),
+        }
+    }
+
+    fn with_cap(&mut self, kernel: &mut SimulatedKernel, op: impl FnOnce(&mut SimulatedKernel, CapId, TaskId) -> bool) {
+        if let Some((cap, task)) = self.cap_and_requester(kernel) {
+            op(kernel, cap, task);
+        }
+    }
+
+    fn delegate(&mut self, kernel: &mut SimulatedKernel) {
+        let Some((cap, from)) = self.cap_and_requester(kernel) else { return };
+        let Some(to) = self.any_task(kernel) else { return };
+        let _ = kernel.delegate_capability(cap, from, to);
+    }
+
+    fn clone_cap(&mut self, kernel: &mut SimulatedKernel) {
+        let Some((cap, task)) = self.cap_and_requester(kernel) else { return };
+        if let Ok(copy) = kernel.clone_capability(cap, task) {
+            self.caps.push(copy);
+        }
+    }
+
+    fn forged_use(&mut self, kernel: &mut SimulatedKernel) {
+        let Some(task) = self.any_task(kernel) else { return };
+        let forged = CapId(kernel.authority().minted() + kernel.choices.below(1_000));
+        let _ = kernel.use_capability(forged, task);
+    }
+
+    fn create_channel(&mut self, kernel: &mut SimulatedKernel) {
+        let Some(task) = self.any_task(kernel) else { return };
+        if let Ok(channel) = kernel.create_channel(task) {
+            self.channels.push(channel);
+            if let Some(entry) = kernel.channel(channel) {
+                self.caps.push(entry.cap);
+            }
+        }
+    }
+
+    fn any_channel(&self, kernel: &mut SimulatedKernel) -> Option<ChannelId> {
+        (!self.channels.is_empty()).then(|| self.channels[kernel.choices.index(self.channels.len())])
+    }
+
+    fn send(&mut self, kernel: &mut SimulatedKernel) {
+        let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
+        let data = kernel.choices.below(1 << 16);
+        let msg = MessageEnvelope::new(ServiceId(String::from("workload")), String::from("data"), SchemaVersion::new(1, 0), MessagePayload::Data(data));
+        let _ = kernel.send_message(task, channel, msg);
+    }
+
+    fn receive(&mut self, kernel: &mut SimulatedKernel) {
+        let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
+        let _ = kernel.receive_message(task, channel);
+    }
+
+    fn register(&mut self, kernel: &mut SimulatedKernel) {
+        let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
+        let service = ServiceId(format!("wl-svc{}", kernel.choices.below(WORKLOAD_SERVICES)));
+        let _ = kernel.register_service(task, service, channel);
+    }
+
+    fn lookup(&mut self, kernel: &mut SimulatedKernel) {
+        let Some(task) = self.any_task(kernel) else { return };
+        let service = self.services[kernel.choices.index(self.services.len())].clone();
+        let _ = kernel.lookup_service(task, &service);
+    }
+}
