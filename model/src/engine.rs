@@ -20,7 +20,7 @@ use crate::invariants::Monitors;
 use crate::kernel::{SimulatedKernel, TaskContext, TaskDescriptor, Timer, WakeCause};
 use crate::message::{MessageEnvelope, MessagePayload, SchemaVersion, ServiceId};
 use crate::observation::{FaultKind, Observation};
-use crate::report::{RunReport, StepResult, StopReason};
+use crate::report::{EventRecord, RunReport, StepResult, StopReason};
 use crate::scenario::{Scenario, StepOp, TaskSpec};
 use crate::time::Instant;
 use crate::trace_hash::TraceHasher;
@@ -43,6 +43,10 @@ pub struct RunConfig {
     pub record_digests: bool,
     /// Take the choices from this list instead of the seeded generator.
     pub replay_choices: Option<Vec<u64>>,
+    /// Keep a one-line description of every event (for traces and divergence reports).
+    pub record_events: bool,
+    /// Keep the workload's operations as explicit scenario steps (for shrinking).
+    pub record_workload: bool,
 }
 
 impl RunConfig {
@@ -106,6 +110,7 @@ pub struct Simulation<'s> {
     monitors: Monitors,
     hasher: TraceHasher,
     digests: Option<Vec<u64>>,
+    event_log: Option<Vec<EventRecord>>,
     step_results: Vec<StepResult>,
     workload: Option<WorkloadDriver>,
     spawned: Vec<(TaskId, TaskSpec)>,
@@ -121,7 +126,10 @@ impl<'s> Simulation<'s> {
         if config.record_choices {
             choices = choices.recording();
         }
-        let workload = scenario.workload.as_ref().map(|w| WorkloadDriver::new(w, scenario.provided_services().into_iter().collect()));
+        let workload = scenario.workload.as_ref().map(|w| {
+            let driver = WorkloadDriver::new(w, scenario.provided_services().into_iter().collect());
+            if config.record_workload { driver.recording() } else { driver }
+        });
         let mut sim = Simulation {
             scenario,
             seed: config.seed,
@@ -134,6 +142,7 @@ impl<'s> Simulation<'s> {
             monitors: Monitors::default(),
             hasher: TraceHasher::default(),
             digests: config.record_digests.then(Vec::new),
+            event_log: config.record_events.then(Vec::new),
             step_results: vec![None; scenario.steps.len()],
             workload,
             spawned: Vec::new(),
@@ -193,6 +202,7 @@ impl<'s> Simulation<'s> {
         self.kernel.set_now(queued.at);
         self.hasher.feed(&(self.events, queued.at));
         self.hasher.feed(&queued.event);
+        let described = self.event_log.is_some().then(|| describe_event(&queued.event, self.scenario));
         match queued.event {
             Event::Spawn { task } => self.spawn_scenario_task(task as usize),
             Event::Wake { task, token, cause } => {
@@ -209,12 +219,17 @@ impl<'s> Simulation<'s> {
         self.install_spawned();
         self.schedule_timers();
         self.monitors.check_event(self.events, queued.at, &self.kernel.observations, &self.kernel);
-        for obs in self.kernel.observations.drain(..) {
-            self.hasher.feed(&obs);
+        for obs in &self.kernel.observations {
+            self.hasher.feed(obs);
         }
         if let Some(d) = &mut self.digests {
             d.push(self.hasher.value());
         }
+        if let (Some(log), Some(what)) = (&mut self.event_log, described) {
+            let effects = describe_effects(&self.kernel.observations);
+            log.push(EventRecord { index: self.events, at: queued.at.0, digest: self.hasher.value(), what, effects });
+        }
+        self.kernel.observations.clear();
         self.events += 1;
         self.kernel.stats.events = self.events;
     }
@@ -353,9 +368,12 @@ impl<'s> Simulation<'s> {
             StepOp::Use { cap, task } => self.kernel.use_capability(self.cap(cap)?, self.task(task)?)?,
             StepOp::UseForged { task, id } => self.kernel.use_capability(CapId(FORGED_BIT | id), self.task(task)?)?,
             StepOp::Terminate { task, reason } => self.kernel.terminate_task_with_reason(self.task(task)?, reason.clone())?,
-            StepOp::CreateChannel { task, channel } => {
+            StepOp::CreateChannel { task, channel, cap } => {
                 let id = self.kernel.create_channel(self.task(task)?)?;
                 self.chan_labels.insert(channel.clone(), id);
+                if let (Some(label), Some(entry)) = (cap, self.kernel.channel(id)) {
+                    self.cap_labels.insert(label.clone(), entry.cap);
+                }
             }
             StepOp::Send { task, channel, action } => {
                 let msg = MessageEnvelope::new(ServiceId(String::from("step")), action.clone(), SchemaVersion::new(1, 0), MessagePayload::Empty);
@@ -397,6 +415,8 @@ impl<'s> Simulation<'s> {
             choices_drawn: self.kernel.choices.drawn(),
             choices: self.kernel.choices.take_record(),
             event_digests: self.digests,
+            event_log: self.event_log,
+            workload_record: self.workload.and_then(WorkloadDriver::into_record),
             audit,
         };
         report.expectations = expect::evaluate(&self.scenario.expect, &report);
@@ -416,3 +436,30 @@ const AUDIT_KINDS: [AuditKind; 7] = [
     AuditKind::InvalidUseAttempt,
     AuditKind::Invalidated,
 ];
+
+/// A one-line description of an event (for event logs; not hashed).
+fn describe_event(event: &Event, scenario: &Scenario) -> String {
+    use alloc::format;
+    match event {
+        Event::Spawn { task } => format!("spawn {}", scenario.tasks.get(*task as usize).map_or("?", |t| t.name.as_str())),
+        Event::Wake { task, cause, .. } => format!("wake {task} ({cause:?})"),
+        Event::Deliver { channel, message } => format!("deliver delayed {} to {channel}", message.id),
+        Event::Step { index } => format!("step {index}: {:?}", scenario.steps.get(*index as usize).map(|s| &s.op)),
+        Event::Workload => String::from("workload operation"),
+        Event::CrashAt { fault } => format!("crash-at fault {fault}"),
+    }
+}
+
+/// The observations of an event, abbreviated to at most 400 characters.
+fn describe_effects(observations: &[Observation]) -> String {
+    use core::fmt::Write;
+    let mut out = String::new();
+    for (i, obs) in observations.iter().enumerate() {
+        if out.len() > 400 {
+            let _ = write!(out, "; ... ({} more)", observations.len() - i);
+            break;
+        }
+        let _ = write!(out, "{}{obs:?}", if i == 0 { "" } else { "; " });
+    }
+    out
+}

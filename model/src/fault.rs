@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 /// The whole fault plan of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct FaultPlan {
     #[serde(default)]
@@ -58,6 +59,7 @@ impl FaultPlan {
 
 /// One message-fault rule: what to do, to which messages, and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct MessageFaultRule {
     pub fault: MessageFault,
@@ -75,6 +77,7 @@ impl MessageFaultRule {
 
 /// The message faults of the reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum MessageFault {
     Drop,
@@ -93,6 +96,7 @@ impl MessageFault {
 
 /// Which messages a rule applies to.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum FaultScope {
     /// Every channel.
@@ -106,6 +110,7 @@ pub enum FaultScope {
 
 /// When a rule fires among the operations it matches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum FaultTrigger {
     /// Every matching operation.
@@ -123,6 +128,7 @@ pub enum FaultTrigger {
 
 /// Faults that end tasks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum LifecycleFault {
     /// Crash the task named `task` once tasks of that name received `count` messages.

@@ -32,6 +32,7 @@ pub mod report;
 pub mod scenario;
 pub mod stats;
 pub mod time;
+pub mod trace;
 pub mod trace_hash;
 pub mod workload;
 

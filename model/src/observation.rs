@@ -59,3 +59,32 @@ pub enum Observation {
     FaultInjected(FaultKind),
     StepDone { step: u32, result: Result<(), KernelErrorKind> },
 }
+
+impl Observation {
+    /// The part of the kernel an observation comes from; a violation found while checking it is
+    /// attributed to this subsystem (part of a failure's signature, stable under shrinking).
+    pub fn subsystem(&self) -> &'static str {
+        use crate::capability::CapabilityEvent as E;
+        match self {
+            Observation::TaskSpawned { .. } => "spawn",
+            Observation::TaskExited { .. } | Observation::ExitNotified { .. } => "termination",
+            Observation::ChannelCreated { .. } => "channel",
+            Observation::MessageSent { .. }
+            | Observation::MessageEnqueued { .. }
+            | Observation::MessageDropped { .. }
+            | Observation::MessageDelayed { .. }
+            | Observation::MessageReordered { .. }
+            | Observation::SendFailed { .. } => "send",
+            Observation::MessageReceived { .. } | Observation::ReceiveFailed { .. } => "receive",
+            Observation::Audit(E::Granted { .. } | E::Cloned { .. }) => "capability.mint",
+            Observation::Audit(E::Delegated { .. } | E::CrossDomainDelegation { .. }) => "capability.delegate",
+            Observation::Audit(E::Dropped { .. }) => "capability.drop",
+            Observation::Audit(E::Invalidated { .. }) => "termination",
+            Observation::Audit(E::InvalidUseAttempt { .. }) | Observation::CapUsed { .. } => "capability.use",
+            Observation::ServiceRegistered { .. } | Observation::ServiceDeregistered { .. } | Observation::ServiceLookedUp { .. } => "registry",
+            Observation::Lifecycle { .. } => "supervision",
+            Observation::FaultInjected(_) => "fault",
+            Observation::StepDone { .. } => "step",
+        }
+    }
+}

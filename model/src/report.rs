@@ -27,6 +27,8 @@ pub enum StopReason {
 pub struct Violation {
     /// Stable invariant id, e.g. `cap.single_owner`.
     pub invariant: String,
+    /// The kernel subsystem whose operation exposed it (`capability.delegate`, `termination`, ...).
+    pub subsystem: String,
     /// Index of the event during which it broke (0-based).
     pub event: u64,
     /// Virtual time of that event.
@@ -47,6 +49,24 @@ pub struct ExpectationResult {
     pub met: bool,
 }
 
+/// One processed event, as kept in event logs (traces, divergence reports).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Index of the event in the run (0-based).
+    pub index: u64,
+    /// Virtual time in nanoseconds.
+    pub at: u64,
+    /// Trace hash after this event.
+    pub digest: u64,
+    /// What the event was.
+    pub what: String,
+    /// What it did (its observations, abbreviated).
+    pub effects: String,
+}
+
+/// The workload's operations, made explicit (see `workload::WorkloadRecord`).
+pub use crate::workload::WorkloadRecord;
+
 /// The result of one scenario step (`None` while the step has not run).
 pub type StepResult = Option<Result<(), KernelErrorKind>>;
 
@@ -58,7 +78,7 @@ pub struct RunReport {
     pub stop: StopReason,
     pub end_time: Instant,
     pub stats: RunStats,
-    /// `(invariant id, times checked)`, sorted by id; every invariant appears.
+    /// `(invariant id, times checked)` for every invariant, in `invariants::ALL` order.
     pub invariant_checks: Vec<(String, u64)>,
     pub violations: Vec<Violation>,
     pub expectations: Vec<ExpectationResult>,
@@ -75,9 +95,22 @@ pub struct RunReport {
     /// Per-event digests, when requested (for trace files and divergence reports).
     #[serde(skip)]
     pub event_digests: Option<Vec<u64>>,
+    /// One record per event, when requested.
+    #[serde(skip)]
+    pub event_log: Option<Vec<EventRecord>>,
+    /// The workload's operations as explicit tasks and steps, when requested.
+    #[serde(skip)]
+    pub workload_record: Option<WorkloadRecord>,
     /// The capability audit log.
     #[serde(skip)]
     pub audit: AuditLog,
+}
+
+impl Violation {
+    /// The failure signature: invariant id and subsystem, e.g. `cap.single_owner@capability.delegate`.
+    pub fn signature(&self) -> String {
+        alloc::format!("{}@{}", self.invariant, self.subsystem)
+    }
 }
 
 impl RunReport {

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// A complete, seeded description of a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
     #[serde(default)]
@@ -50,6 +51,7 @@ pub struct Scenario {
 
 /// When a run stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct Limits {
     /// Virtual time limit in nanoseconds (default 1 s).
@@ -71,6 +73,7 @@ impl Default for Limits {
 
 /// A task the scenario (or a supervisor) spawns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TaskSpec {
     pub name: String,
     pub behaviour: Behaviour,
@@ -96,6 +99,7 @@ fn default_domain() -> String {
 
 /// A capability granted at spawn; `label` names it in steps.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CapGrant {
     pub label: String,
     pub kind: String,
@@ -105,6 +109,7 @@ pub struct CapGrant {
 
 /// What a task does. Parameters with defaults are listed in `scenarios/README.md`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Behaviour {
     /// Does nothing by itself; acts only through steps and the workload.
     Idle,
@@ -168,6 +173,7 @@ fn default_backoff() -> u64 {
 
 /// An explicit operation at virtual time `at_ns`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Step {
     #[serde(default)]
     pub at_ns: u64,
@@ -176,6 +182,7 @@ pub struct Step {
 
 /// The operations a step can perform. Task names refer to the newest task of that name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum StepOp {
     /// The kernel grants a new capability labelled `cap` to `task`.
     Grant {
@@ -198,7 +205,13 @@ pub enum StepOp {
         #[serde(default)]
         reason: ExitReason,
     },
-    CreateChannel { task: String, channel: String },
+    /// Creates a channel labelled `channel`; with `cap`, its channel capability gets that label.
+    CreateChannel {
+        task: String,
+        channel: String,
+        #[serde(default)]
+        cap: Option<String>,
+    },
     Send {
         task: String,
         channel: String,
@@ -220,6 +233,7 @@ pub enum StepOp {
 /// The random workload: `ops` operations drawn from `mix`, about `interval_ns` apart, performed
 /// by `tasks` idle tasks the workload spawns (spread over `domains`) and by the tasks it spawns later.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Workload {
     pub ops: u32,
     #[serde(default = "default_interval")]
@@ -244,6 +258,7 @@ fn default_domains() -> Vec<String> {
 
 /// Relative weights of workload operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct OpMix {
@@ -284,6 +299,7 @@ impl Default for OpMix {
 
 /// What the run must show.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct Expectations {
     pub verdict: ExpectedVerdict,
@@ -297,6 +313,7 @@ pub struct Expectations {
 
 /// Whether the run must pass or must violate a given invariant.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum ExpectedVerdict {
     #[default]
     Pass,
@@ -305,6 +322,7 @@ pub enum ExpectedVerdict {
 
 /// The expected result of step number `step`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepExpectation {
     pub step: u32,
     pub result: StepOutcome,
@@ -312,6 +330,7 @@ pub struct StepExpectation {
 
 /// Ok, or a kernel error of the given kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum StepOutcome {
     Ok,
     Err(KernelErrorKind),
@@ -319,6 +338,7 @@ pub enum StepOutcome {
 
 /// A bound on a count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Count {
     Exactly(u64),
     AtLeast(u64),
@@ -337,6 +357,7 @@ impl Count {
 
 /// The run counters an expectation can bound (see `stats::RunStats`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Counter {
     Events,
     TasksSpawned,
@@ -439,8 +460,9 @@ impl Scenario {
             if t.name.is_empty() {
                 return Err(err(format!("{path}.name"), "expected a non-empty task name", None));
             }
-            if t.name.starts_with("wl") && t.name[2..].chars().all(|c| c.is_ascii_digit()) && t.name.len() > 2 {
-                return Err(err(format!("{path}.name"), "names `wl<N>` are reserved for workload tasks", Some(&t.name)));
+            let reserved = t.name.len() > 2 && t.name.starts_with("wl") && t.name[2..].chars().all(|c| c.is_ascii_digit());
+            if reserved && self.workload.is_some() {
+                return Err(err(format!("{path}.name"), "names `wl<N>` are reserved for workload tasks when the scenario has a workload", Some(&t.name)));
             }
             if !names.insert(t.name.clone()) {
                 return Err(err(format!("{path}.name"), format!("duplicate task name `{}`", t.name), Some(&t.name)));
@@ -500,13 +522,14 @@ impl Scenario {
         order.sort_by_key(|&i| (self.steps[i].at_ns, i));
         for i in order {
             let path = format!("steps[{i}].op");
-            let task = |name: &str| {
+            let field = |f: &str, name: &str| {
                 if tasks.contains(name) {
                     Ok(())
                 } else {
-                    Err(err(format!("{path}.task"), format!("unknown task `{name}`"), Some(name)))
+                    Err(err(format!("{path}.{f}"), format!("unknown task `{name}`"), Some(name)))
                 }
             };
+            let task = |name: &str| field("task", name);
             let cap = |caps: &BTreeSet<&str>, label: &str| {
                 if caps.contains(label) {
                     Ok(())
@@ -528,8 +551,8 @@ impl Scenario {
                 }
                 StepOp::Delegate { cap: c, from, to } => {
                     cap(&caps, c)?;
-                    task(from)?;
-                    task(to)?;
+                    field("from", from)?;
+                    field("to", to)?;
                 }
                 StepOp::Drop { cap: c, task: t } | StepOp::Use { cap: c, task: t } => {
                     cap(&caps, c)?;
@@ -541,9 +564,12 @@ impl Scenario {
                     caps.insert(new_cap);
                 }
                 StepOp::UseForged { task: t, .. } | StepOp::Terminate { task: t, .. } => task(t)?,
-                StepOp::CreateChannel { task: t, channel } => {
+                StepOp::CreateChannel { task: t, channel, cap: label } => {
                     task(t)?;
                     channels.insert(channel);
+                    if let Some(l) = label {
+                        caps.insert(l);
+                    }
                 }
                 StepOp::Send { task: t, channel, .. } | StepOp::Receive { task: t, channel } | StepOp::Register { task: t, channel, .. } => {
                     task(t)?;

@@ -14,7 +14,7 @@ use crate::identity::{ExitReason, IdentityKind, TrustDomain};
 use crate::ids::{CapId, ChannelId, TaskId};
 use crate::kernel::{SimulatedKernel, TaskDescriptor};
 use crate::message::{MessageEnvelope, MessagePayload, SchemaVersion, ServiceId};
-use crate::scenario::{OpMix, Workload};
+use crate::scenario::{Behaviour, OpMix, Step, StepOp, TaskSpec, Workload};
 use crate::time::Duration;
 use alloc::format;
 use alloc::string::String;
@@ -73,6 +73,25 @@ pub struct WorkloadDriver {
     caps: Vec<CapId>,
     services: Vec<ServiceId>,
     started: bool,
+    record: Option<WorkloadRecord>,
+}
+
+/// The workload's operations made explicit: the tasks it spawned (as idle scenario tasks) and
+/// every operation as a scenario step naming tasks by name and capabilities and channels by the
+/// labels `c<id>` and `ch<id>`. Replacing a workload by its record keeps the same kernel
+/// operations at the same times without any random choice (the shrinker's first pass).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadRecord {
+    pub tasks: Vec<TaskSpec>,
+    pub steps: Vec<Step>,
+}
+
+fn cap_label(cap: CapId) -> String {
+    format!("c{}", cap.0)
+}
+
+fn channel_label(channel: ChannelId) -> String {
+    format!("ch{}", channel.0)
 }
 
 impl WorkloadDriver {
@@ -91,7 +110,29 @@ impl WorkloadDriver {
             caps: Vec::new(),
             services: all,
             started: false,
+            record: None,
         }
+    }
+
+    /// Also keep every operation as an explicit step (see [`WorkloadRecord`]).
+    pub fn recording(mut self) -> Self {
+        self.record = Some(WorkloadRecord::default());
+        self
+    }
+
+    /// The record kept, if recording.
+    pub fn into_record(self) -> Option<WorkloadRecord> {
+        self.record
+    }
+
+    fn log(&mut self, kernel: &SimulatedKernel, op: StepOp) {
+        if let Some(record) = &mut self.record {
+            record.steps.push(Step { at_ns: kernel.now().0, op });
+        }
+    }
+
+    fn name(kernel: &SimulatedKernel, task: TaskId) -> String {
+        kernel.task(task).map_or_else(String::new, |t| t.name.clone())
     }
 
     /// Spawns the initial workload tasks (once, before the first operation).
@@ -130,8 +171,8 @@ impl WorkloadDriver {
             Op::Grant => self.grant(kernel),
             Op::Delegate => self.delegate(kernel),
             Op::Clone => self.clone_cap(kernel),
-            Op::Drop => self.with_cap(kernel, |k, cap, task| k.drop_capability(cap, task).is_ok()),
-            Op::UseCap => self.with_cap(kernel, |k, cap, task| k.use_capability(cap, task).is_ok()),
+            Op::Drop => self.drop_cap(kernel),
+            Op::UseCap => self.use_cap(kernel),
             Op::ForgedUse => self.forged_use(kernel),
             Op::CreateChannel => self.create_channel(kernel),
             Op::Send => self.send(kernel),
@@ -163,6 +204,18 @@ impl WorkloadDriver {
         let spawned = kernel.spawn_task_with_identity(None, descriptor, IdentityKind::Component, TrustDomain::new(domain.clone()), None);
         if let Ok((handle, _)) = spawned {
             self.tasks.push(handle.task_id);
+            if let Some(record) = &mut self.record {
+                let name = Self::name(kernel, handle.task_id);
+                record.tasks.push(TaskSpec {
+                    name,
+                    behaviour: Behaviour::Idle,
+                    kind: IdentityKind::Component,
+                    domain: domain.clone(),
+                    start_ns: kernel.now().0,
+                    caps: Vec::new(),
+                    restart: Default::default(),
+                });
+            }
         }
     }
 
@@ -174,6 +227,7 @@ impl WorkloadDriver {
             2 => ExitReason::Cancelled { reason: "workload cancel".into() },
             _ => ExitReason::Timeout,
         };
+        self.log(kernel, StepOp::Terminate { task: Self::name(kernel, task), reason: reason.clone() });
         let _ = kernel.terminate_task_with_reason(task, reason);
     }
 
@@ -181,7 +235,10 @@ impl WorkloadDriver {
         let Some(task) = self.any_task(kernel) else { return };
         let kind = CAP_KINDS[kernel.choices.index(CAP_KINDS.len())];
         let durable = kernel.choices.below(8) == 0;
-        if let Ok(cap) = kernel.grant_new_capability(task, kind, durable) {
+        let granted = kernel.grant_new_capability(task, kind, durable);
+        let label = granted.as_ref().map_or_else(|_| String::from("unused"), |c| cap_label(*c));
+        self.log(kernel, StepOp::Grant { task: Self::name(kernel, task), cap: label, kind: kind.into(), durable });
+        if let Ok(cap) = granted {
             self.caps.push(cap);
         }
     }
@@ -199,34 +256,51 @@ impl WorkloadDriver {
         }
     }
 
-    fn with_cap(&mut self, kernel: &mut SimulatedKernel, op: impl FnOnce(&mut SimulatedKernel, CapId, TaskId) -> bool) {
-        if let Some((cap, task)) = self.cap_and_requester(kernel) {
-            op(kernel, cap, task);
-        }
+    fn drop_cap(&mut self, kernel: &mut SimulatedKernel) {
+        let Some((cap, task)) = self.cap_and_requester(kernel) else { return };
+        self.log(kernel, StepOp::Drop { cap: cap_label(cap), task: Self::name(kernel, task) });
+        let _ = kernel.drop_capability(cap, task);
+    }
+
+    fn use_cap(&mut self, kernel: &mut SimulatedKernel) {
+        let Some((cap, task)) = self.cap_and_requester(kernel) else { return };
+        self.log(kernel, StepOp::Use { cap: cap_label(cap), task: Self::name(kernel, task) });
+        let _ = kernel.use_capability(cap, task);
     }
 
     fn delegate(&mut self, kernel: &mut SimulatedKernel) {
         let Some((cap, from)) = self.cap_and_requester(kernel) else { return };
         let Some(to) = self.any_task(kernel) else { return };
+        let (from_name, to_name) = (Self::name(kernel, from), Self::name(kernel, to));
+        self.log(kernel, StepOp::Delegate { cap: cap_label(cap), from: from_name, to: to_name });
         let _ = kernel.delegate_capability(cap, from, to);
     }
 
     fn clone_cap(&mut self, kernel: &mut SimulatedKernel) {
         let Some((cap, task)) = self.cap_and_requester(kernel) else { return };
-        if let Ok(copy) = kernel.clone_capability(cap, task) {
+        let cloned = kernel.clone_capability(cap, task);
+        let new_cap = cloned.as_ref().map_or_else(|_| String::from("unused"), |c| cap_label(*c));
+        self.log(kernel, StepOp::Clone { cap: cap_label(cap), task: Self::name(kernel, task), new_cap });
+        if let Ok(copy) = cloned {
             self.caps.push(copy);
         }
     }
 
     fn forged_use(&mut self, kernel: &mut SimulatedKernel) {
         let Some(task) = self.any_task(kernel) else { return };
-        let forged = CapId(kernel.authority().minted() + kernel.choices.below(1_000));
+        let offset = kernel.choices.below(1_000);
+        let forged = CapId(kernel.authority().minted() + offset);
+        self.log(kernel, StepOp::UseForged { task: Self::name(kernel, task), id: offset });
         let _ = kernel.use_capability(forged, task);
     }
 
     fn create_channel(&mut self, kernel: &mut SimulatedKernel) {
         let Some(task) = self.any_task(kernel) else { return };
-        if let Ok(channel) = kernel.create_channel(task) {
+        let created = kernel.create_channel(task);
+        let labels = created.as_ref().ok().and_then(|c| kernel.channel(*c)).map(|e| (channel_label(e.id), cap_label(e.cap)));
+        let (channel, cap) = labels.map_or((String::from("unused"), None), |(ch, cap)| (ch, Some(cap)));
+        self.log(kernel, StepOp::CreateChannel { task: Self::name(kernel, task), channel, cap });
+        if let Ok(channel) = created {
             self.channels.push(channel);
             if let Some(entry) = kernel.channel(channel) {
                 self.caps.push(entry.cap);
@@ -242,23 +316,27 @@ impl WorkloadDriver {
         let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
         let data = kernel.choices.below(1 << 16);
         let msg = MessageEnvelope::new(ServiceId(String::from("workload")), String::from("data"), SchemaVersion::new(1, 0), MessagePayload::Data(data));
+        self.log(kernel, StepOp::Send { task: Self::name(kernel, task), channel: channel_label(channel), action: String::from("data") });
         let _ = kernel.send_message(task, channel, msg);
     }
 
     fn receive(&mut self, kernel: &mut SimulatedKernel) {
         let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
+        self.log(kernel, StepOp::Receive { task: Self::name(kernel, task), channel: channel_label(channel) });
         let _ = kernel.receive_message(task, channel);
     }
 
     fn register(&mut self, kernel: &mut SimulatedKernel) {
         let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
         let service = ServiceId(format!("wl-svc{}", kernel.choices.below(WORKLOAD_SERVICES)));
+        self.log(kernel, StepOp::Register { task: Self::name(kernel, task), service: service.0.clone(), channel: channel_label(channel) });
         let _ = kernel.register_service(task, service, channel);
     }
 
     fn lookup(&mut self, kernel: &mut SimulatedKernel) {
         let Some(task) = self.any_task(kernel) else { return };
         let service = self.services[kernel.choices.index(self.services.len())].clone();
+        self.log(kernel, StepOp::Lookup { task: Self::name(kernel, task), service: service.0.clone(), bind: None });
         let _ = kernel.lookup_service(task, &service);
     }
 }

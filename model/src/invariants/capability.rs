@@ -94,7 +94,8 @@ impl CapabilityMonitor {
     }
 
     /// Postconditions of this event's capability operations, against the kernel's final state.
-    pub fn end_event(&mut self, kernel: &SimulatedKernel, live: &Liveness, c: &mut Checker<'_>) {
+    pub fn end_event(&mut self, kernel: &SimulatedKernel, c: &mut Checker<'_>) {
+        c.subsystem = "capability.delegate";
         for (cap, from) in self.delegated_from.drain(..) {
             let owner = self.replay.row(cap).map(|r| r.owner);
             let still_usable = owner != Some(from) && kernel.is_capability_valid(cap, from);
@@ -102,11 +103,13 @@ impl CapabilityMonitor {
                 (format!("{from} can still use {cap} after delegating it to {}", owner.map_or(String::from("?"), |o| format!("{o}"))), objects(cap, from))
             });
         }
+        c.subsystem = "capability.table";
         self.touched.sort_unstable();
         self.touched.dedup();
         for cap in core::mem::take(&mut self.touched) {
             self.compare_row(cap, kernel, c);
         }
+        c.subsystem = "termination";
         for (task, caps) in core::mem::take(&mut self.exited) {
             for cap in caps {
                 let durable = self.replay.row(cap).is_some_and(|r| r.durable);
@@ -117,7 +120,6 @@ impl CapabilityMonitor {
                 });
             }
         }
-        let _ = live;
     }
 
     /// `cap.audit_matches_table` for one capability.

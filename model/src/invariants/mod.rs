@@ -83,6 +83,8 @@ pub struct Checker<'a> {
     violations: &'a mut Vec<Violation>,
     event: u64,
     at: Instant,
+    /// The subsystem the current check is attributed to.
+    pub subsystem: &'static str,
 }
 
 impl Checker<'_> {
@@ -91,7 +93,8 @@ impl Checker<'_> {
         self.counts[inv as usize] += 1;
         if !holds {
             let (message, objects) = describe();
-            self.violations.push(Violation { invariant: inv.id().into(), event: self.event, at: self.at, message, objects });
+            let subsystem = self.subsystem.into();
+            self.violations.push(Violation { invariant: inv.id().into(), subsystem, event: self.event, at: self.at, message, objects });
         }
     }
 }
@@ -152,8 +155,9 @@ pub struct Monitors {
 impl Monitors {
     /// Checks the observations of event number `event` (at `at`) against the kernel's final state.
     pub fn check_event(&mut self, event: u64, at: Instant, observations: &[Observation], kernel: &SimulatedKernel) {
-        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at };
+        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "" };
         for obs in observations {
+            c.subsystem = obs.subsystem();
             match obs {
                 Observation::TaskSpawned { task, .. } => self.liveness.set(*task, true),
                 Observation::TaskExited { task, .. } => self.liveness.set(*task, false),
@@ -170,14 +174,15 @@ impl Monitors {
                 });
             }
         }
-        self.caps.end_event(kernel, &self.liveness, &mut c);
+        self.caps.end_event(kernel, &mut c);
+        c.subsystem = "termination";
         self.identity.end_event(&mut c);
         self.registry.end_event(&mut c);
     }
 
     /// Whole-run checks that would be too expensive per event (run once at the end).
     pub fn finish(&mut self, event: u64, at: Instant, kernel: &SimulatedKernel) {
-        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at };
+        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "capability.table" };
         self.caps.full_table_check(kernel, &mut c);
     }
 

@@ -1,0 +1,25 @@
+//! Traces on the host: recording a run, reading and writing trace files in both encodings, and
+//! replaying a trace bit for bit with a report of the first divergence.
+//!
+//! - [`record`] runs a scenario with a seed and returns its [`Trace`] (scenario, choices, per-event
+//!   digests and descriptions, outcome).
+//! - [`files`] reads a trace file in either encoding (detected by the binary magic) and writes one
+//!   atomically (temporary file, then rename).
+//! - [`verify`] re-executes a trace from its recorded choices and compares every event digest and
+//!   the outcome.
+
+pub mod files;
+pub mod text;
+pub mod verify;
+
+pub use model::trace::{Trace, TraceError, TraceOutcome};
+pub use verify::{replay, Divergence, ReplayReport};
+
+use model::{RunConfig, RunReport, Scenario};
+
+/// Runs `scenario` with `seed`, recording everything a trace needs.
+pub fn record(scenario: &Scenario, seed: u64) -> (Trace, RunReport) {
+    let config = RunConfig { seed, record_choices: true, record_digests: true, record_events: true, ..RunConfig::default() };
+    let report = model::run(scenario, &config);
+    (Trace::from_run(scenario, seed, &report), report)
+}

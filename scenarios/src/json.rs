@@ -1,0 +1,46 @@
+//! JSON rendering of a run: the whole [`RunReport`] plus the reproduce command, the verdict, the
+//! optional determinism check and, on request, the audit log.
+
+use crate::determinism::DeterminismCheck;
+use crate::summary::reproduce_command;
+use model::capability::AuditRecord;
+use model::RunReport;
+use serde::Serialize;
+
+/// The JSON document the binary prints with `--format json`.
+#[derive(Serialize)]
+pub struct JsonOutput<'a> {
+    /// The scenario file as given on the command line.
+    pub file: &'a str,
+    /// Whether every expectation was met (the exit code is 0 exactly then).
+    pub passed: bool,
+    /// `report.trace_hash` as 16 hex digits (JSON numbers lose precision above 2^53).
+    pub trace_hash_hex: String,
+    pub report: &'a RunReport,
+    /// The command that re-runs this exact run.
+    pub reproduce: String,
+    pub determinism_check: Option<&'a DeterminismCheck>,
+    /// The capability audit log, present with `--audit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_log: Option<&'a [AuditRecord]>,
+}
+
+impl<'a> JsonOutput<'a> {
+    /// The output for `report` of the scenario at `file`.
+    pub fn new(report: &'a RunReport, file: &'a str) -> Self {
+        JsonOutput {
+            file,
+            passed: report.passed(),
+            trace_hash_hex: report.trace_hash_hex(),
+            report,
+            reproduce: reproduce_command(file, report.seed),
+            determinism_check: None,
+            audit_log: None,
+        }
+    }
+}
+
+/// `output` as pretty-printed JSON.
+pub fn render_json(output: &JsonOutput<'_>) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(output)
+}

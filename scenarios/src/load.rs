@@ -1,0 +1,53 @@
+//! Reading scenarios: RON text → [`Scenario`], then `Scenario::validate`.
+//!
+//! Parsing uses `ron` with the `implicit_some` extension switched on, so optional fields can be
+//! written without `Some(...)` (`bind: "x"` as well as `bind: Some("x")`). Unknown struct fields
+//! are rejected (the model's scenario types say `#[serde(deny_unknown_fields)]`), so a misspelt
+//! field name is an error instead of a silent default.
+//! Syntax and type errors carry RON's own line, column and "Expected ..." message; validation
+//! errors are located in the text by `locate`.
+
+use crate::error::LoadError;
+use crate::locate::locate;
+use model::Scenario;
+use ron::extensions::Extensions;
+use ron::Options;
+use serde::Deserialize;
+use std::path::Path;
+
+/// The RON options scenarios are read with.
+pub fn ron_options() -> Options {
+    Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
+}
+
+/// Parses and validates scenario text; `origin` names it in errors (usually the file path).
+pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, LoadError> {
+    let scenario = parse_unvalidated(text, origin)?;
+    scenario.validate().map_err(|e| {
+        let (line, column) = locate(text, &e.path, e.name.as_deref());
+        LoadError::at(origin, line, column, format!("{} ({})", e.message, e.path))
+    })?;
+    Ok(scenario)
+}
+
+/// Parses scenario text without validating it.
+pub fn parse_unvalidated(text: &str, origin: &str) -> Result<Scenario, LoadError> {
+    deserialize(text).map_err(|e| {
+        LoadError::at(origin, e.span.start.line, e.span.start.col, e.code.to_string())
+    })
+}
+
+fn deserialize(text: &str) -> Result<Scenario, ron::error::SpannedError> {
+    let mut de = ron::Deserializer::from_str_with_options(text, &ron_options())?;
+    let scenario = Scenario::deserialize(&mut de).map_err(|e| de.span_error(e))?;
+    de.end().map_err(|e| de.span_error(e))?;
+    Ok(scenario)
+}
+
+/// Reads, parses and validates a scenario file.
+pub fn load_scenario(path: &Path) -> Result<Scenario, LoadError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::whole_file(&origin, format!("cannot read scenario file: {e}")))?;
+    parse_scenario(&text, &origin)
+}

@@ -1,0 +1,174 @@
+//! Human-readable rendering of a [`RunReport`]: the multi-line run summary, the audit log and the
+//! reproduce command.
+//!
+//! Everything here is a pure function of the report and the scenario path, so the text is as
+//! deterministic as the run itself (snapshot tests rely on it). Wall-clock measurements never
+//! appear here; the binary prints them separately on stderr.
+
+use model::report::StopReason;
+use model::RunReport;
+use std::fmt::Display;
+
+/// Width of the label column of the summary.
+const LABEL: usize = 14;
+
+/// The command that re-runs this exact run.
+pub fn reproduce_command(scenario_path: &str, seed: u64) -> String {
+    format!("cargo run --release --bin scenario -- {} --seed {seed}", shell_quote(scenario_path))
+}
+
+/// Quotes a path for a POSIX shell when it contains anything beyond safe characters.
+fn shell_quote(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./+,:=@%".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Nanoseconds as milliseconds with three decimals (truncated, integer arithmetic).
+pub fn format_ms(nanos: u64) -> String {
+    format!("{}.{:03} ms", nanos / 1_000_000, (nanos % 1_000_000) / 1_000)
+}
+
+/// `PASS` when every expectation was met, `FAIL` otherwise.
+pub fn verdict(report: &RunReport) -> &'static str {
+    if report.passed() {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
+fn stop_text(stop: StopReason) -> &'static str {
+    match stop {
+        StopReason::Quiescent => "Quiescent (no event left)",
+        StopReason::TimeLimit => "TimeLimit (virtual time limit reached)",
+        StopReason::EventLimit => "EventLimit (event limit reached)",
+        StopReason::Violation => "Violation (stopped at the first violation)",
+    }
+}
+
+/// Appends `label value` with the label padded to the label column.
+fn row(out: &mut String, label: &str, value: impl Display) {
+    out.push_str(&format!("{label:<LABEL$} {value}\n"));
+}
+
+/// Minimum width of the name column of the tables, so the audit and invariant tables line up.
+const TABLE_NAME: usize = 32;
+
+/// Appends `  name  value` rows with the names padded to a common width.
+fn table<N: Display, V: Display>(out: &mut String, rows: &[(N, V)]) {
+    let names: Vec<String> = rows.iter().map(|(n, _)| n.to_string()).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(TABLE_NAME);
+    for (name, (_, value)) in names.iter().zip(rows) {
+        out.push_str(&format!("  {name:<width$}  {value:>10}\n"));
+    }
+}
+
+/// The readable multi-line summary of a run (deterministic; see the module docs).
+pub fn render_summary(report: &RunReport, scenario_path: &str) -> String {
+    let mut out = String::new();
+    header(&mut out, report, scenario_path);
+    counters(&mut out, report);
+    invariants(&mut out, report);
+    violations(&mut out, report);
+    expectations(&mut out, report);
+    out.push('\n');
+    row(&mut out, "trace hash", report.trace_hash_hex());
+    row(&mut out, "reproduce", reproduce_command(scenario_path, report.seed));
+    out
+}
+
+fn header(out: &mut String, report: &RunReport, scenario_path: &str) {
+    let met = report.expectations.iter().filter(|e| e.met).count();
+    let total = report.expectations.len();
+    row(out, "scenario", format!("{}  ({scenario_path})", report.scenario));
+    row(out, "seed", report.seed);
+    row(out, "verdict", format!("{}  ({met} of {total} expectations met)", verdict(report)));
+    row(out, "stop", stop_text(report.stop));
+    row(out, "events", report.stats.events);
+    row(out, "virtual time", format_ms(report.end_time.nanos()));
+    row(out, "choices", format!("{} drawn", report.choices_drawn));
+}
+
+fn counters(out: &mut String, report: &RunReport) {
+    let s = &report.stats;
+    out.push('\n');
+    row(
+        out,
+        "messages",
+        format!(
+            "sent {}, delivered {}, dropped {}, delayed {}, reordered {}",
+            s.messages_sent, s.messages_delivered, s.messages_dropped, s.messages_delayed, s.messages_reordered
+        ),
+    );
+    row(out, "failures", format!("send {}, receive {}", s.send_failures, s.receive_failures));
+    row(out, "faults", format!("injected {}, lifecycle crashes {}", s.faults_injected, s.lifecycle_crashes));
+    row(out, "tasks", format!("spawned {}, exits {}, restarts {}", s.tasks_spawned, s.task_exits, s.restarts));
+    row(
+        out,
+        "requests",
+        format!("completed {}, failed {}, rejected {}", s.requests_completed, s.requests_failed, s.requests_rejected),
+    );
+    row(out, "capabilities", format!("{} ops", s.capability_ops));
+    row(out, "workload", format!("{} ops", s.workload_ops));
+    out.push_str("\naudit events (kind, count)\n");
+    let audit: Vec<(String, u64)> = report.audit_counts.iter().map(|(k, n)| (format!("{k:?}"), *n)).collect();
+    table(out, &audit);
+}
+
+fn invariants(out: &mut String, report: &RunReport) {
+    out.push_str("\ninvariants (id, checks)\n");
+    table(out, &report.invariant_checks);
+}
+
+fn violations(out: &mut String, report: &RunReport) {
+    out.push('\n');
+    if report.violations.is_empty() {
+        row(out, "violations", "none");
+        return;
+    }
+    row(out, "violations", report.violations.len());
+    for (i, v) in report.violations.iter().enumerate() {
+        out.push_str(&format!("  [{}] {} (subsystem {}) at event {}, virtual time {}\n", i + 1, v.invariant, v.subsystem, v.event, v.at));
+        out.push_str(&format!("      {}\n", v.message));
+        if !v.objects.is_empty() {
+            out.push_str(&format!("      objects: {}\n", v.objects.join(", ")));
+        }
+    }
+}
+
+fn expectations(out: &mut String, report: &RunReport) {
+    out.push('\n');
+    if report.expectations.is_empty() {
+        row(out, "expectations", "none");
+        return;
+    }
+    row(out, "expectations", report.expectations.len());
+    for e in &report.expectations {
+        let mark = if e.met { "ok" } else { "FAILED" };
+        out.push_str(&format!("  {mark:<6}  expected {}; actual {}\n", e.expected, e.actual));
+    }
+}
+
+/// The unmet expectations, one per line (empty when the run passed).
+pub fn render_unmet(report: &RunReport) -> String {
+    report
+        .expectations
+        .iter()
+        .filter(|e| !e.met)
+        .map(|e| format!("unmet expectation: expected {}; actual {}\n", e.expected, e.actual))
+        .collect()
+}
+
+/// The capability audit log, one record per line: `<virtual time> <event>`.
+pub fn render_audit(report: &RunReport) -> String {
+    let records = report.audit.records();
+    let mut out = format!("audit log ({} records)\n", records.len());
+    for r in records {
+        out.push_str(&format!("  {:>16} {:?}\n", r.at.to_string(), r.event));
+    }
+    out
+}

@@ -1,0 +1,183 @@
+//! Loader and command-line tests: RON syntax errors, validation errors and unknown fields are
+//! reported with line and column; missing files fail cleanly; valid scenarios parse; the
+//! `scenario` binary exits with the documented codes.
+
+use model::scenario::{Behaviour, ExpectedVerdict, StepOp};
+use scenarios::{load_scenario, parse_scenario, LoadError};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+fn parse_err(text: &str) -> LoadError {
+    match parse_scenario(text, "test.ron") {
+        Ok(s) => panic!("expected an error, parsed {s:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn malformed_ron_reports_line_and_column() {
+    let err = match load_scenario(&data("malformed.ron")) {
+        Ok(s) => panic!("expected an error, parsed {s:?}"),
+        Err(e) => e,
+    };
+    assert_eq!((err.line, err.column), (Some(5), Some(5)), "{err}");
+    assert!(err.message.contains("Expected comma"), "{err}");
+    assert!(err.to_string().ends_with("malformed.ron:5:5: Expected comma"), "{err}");
+}
+
+#[test]
+fn unknown_task_in_step_is_located() {
+    let text = "Scenario(\n  name: \"t\",\n  tasks: [(name: \"alice\", behaviour: Idle)],\n  steps: [\n    (op: Grant(task: \"alice\", cap: \"c\", kind: \"k\")),\n    (op: Use(cap: \"c\", task: \"bob\")),\n  ],\n)\n";
+    let err = parse_err(text);
+    assert_eq!((err.line, err.column), (Some(6), Some(30)), "{err}");
+    insta::assert_snapshot!(err.to_string(), @"test.ron:6:30: unknown task `bob` (steps[1].op.task)");
+}
+
+#[test]
+fn unknown_task_in_file_points_at_the_name() {
+    let err = load_scenario(&data("unknown_task.ron")).expect_err("bob is not a task");
+    assert_eq!((err.line, err.column), (Some(8), Some(52)), "{err}");
+    assert!(err.message.starts_with("unknown task `bob`"), "{err}");
+}
+
+#[test]
+fn unknown_field_reports_what_was_expected() {
+    let err = parse_err("Scenario(\n  name: \"t\",\n  sed: 3,\n)");
+    assert_eq!((err.line, err.column), (Some(3), Some(3)), "{err}");
+    assert!(err.message.contains("Unexpected field named `sed`"), "{err}");
+    assert!(err.message.contains("`seed`") && err.message.contains("expected one of"), "{err}");
+}
+
+#[test]
+fn unknown_field_in_nested_variant_is_rejected() {
+    let err = parse_err("(name: \"t\", tasks: [(name: \"a\", behaviour: Idle)],\n steps: [(op: Use(cap: \"c\", task: \"a\", tsk: \"a\"))])");
+    assert_eq!(err.line, Some(2), "{err}");
+    assert!(err.message.contains("`tsk`") && err.message.contains("`Use`"), "{err}");
+}
+
+#[test]
+fn unknown_variant_lists_the_variants() {
+    let err = parse_err("(name: \"t\", tasks: [(name: \"a\", behaviour: Sleepy)])");
+    assert_eq!((err.line, err.column), (Some(1), Some(44)), "{err}");
+    assert!(err.message.contains("`Sleepy`") && err.message.contains("`Idle`"), "{err}");
+}
+
+#[test]
+fn validation_error_without_name_points_at_the_field() {
+    let err = parse_err("(\n  name: \"t\",\n  limits: (\n    max_events: 0,\n  ),\n)");
+    assert_eq!((err.line, err.column), (Some(4), Some(5)), "{err}");
+    assert!(err.message.contains("limits.max_events"), "{err}");
+}
+
+#[test]
+fn missing_file_errors_cleanly() {
+    let err = load_scenario(Path::new("/nonexistent/dir/none.ron")).expect_err("no such file");
+    assert_eq!((err.line, err.column), (None, None));
+    assert!(err.message.contains("cannot read scenario file"), "{err}");
+    assert!(err.to_string().starts_with("/nonexistent/dir/none.ron: cannot read"), "{err}");
+}
+
+#[test]
+fn valid_scenario_parses() {
+    let s = load_scenario(&data("minimal.ron")).expect("minimal.ron is valid");
+    assert_eq!(s.name, "minimal");
+    assert_eq!(s.seed, 7);
+    assert_eq!(s.limits.max_time_ns, 10_000_000);
+    assert_eq!(s.limits.max_events, 1_000_000, "unwritten limits keep their defaults");
+    assert_eq!(s.tasks[0].domain, "user");
+    assert!(matches!(s.tasks[0].behaviour, Behaviour::Idle));
+    assert!(matches!(&s.steps[1].op, StepOp::Use { cap, .. } if cap == "file"));
+    assert_eq!(s.expect.verdict, ExpectedVerdict::Pass);
+}
+
+#[test]
+fn implicit_some_and_explicit_some_both_work() {
+    let text = |bind: &str| {
+        format!("(name: \"t\", tasks: [(name: \"a\", behaviour: Idle)], workload: {bind}, steps: [(op: Lookup(task: \"a\", service: \"s\", bind: \"x\"))])")
+    };
+    let implicit = parse_scenario(&text("(ops: 3)"), "t").expect("implicit Some");
+    let explicit = parse_scenario(&text("Some((ops: 3))"), "t").expect("explicit Some");
+    assert_eq!(implicit, explicit);
+    assert_eq!(implicit.workload.map(|w| (w.ops, w.tasks)), Some((3, 4)));
+}
+
+// ---- the `scenario` binary ----
+
+fn scenario_cmd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scenario")).args(args).output().expect("the scenario binary runs")
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+#[test]
+fn binary_exits_2_on_malformed_file() {
+    let path = data("malformed.ron");
+    let out = scenario_cmd(&[path_str(&path)]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: ") && stderr.contains("malformed.ron:5:5: Expected comma"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn binary_exits_2_on_invalid_scenario_and_missing_file() {
+    let path = data("unknown_task.ron");
+    assert_eq!(scenario_cmd(&[path_str(&path)]).status.code(), Some(2));
+    assert_eq!(scenario_cmd(&["/nonexistent/none.ron"]).status.code(), Some(2));
+}
+
+#[test]
+fn binary_exits_2_on_bad_arguments() {
+    let path = data("minimal.ron");
+    assert_eq!(scenario_cmd(&[path_str(&path), "--seed", "banana"]).status.code(), Some(2));
+    assert_eq!(scenario_cmd(&[path_str(&path), "--format", "xml"]).status.code(), Some(2));
+    assert_eq!(scenario_cmd(&[]).status.code(), Some(2));
+}
+
+#[test]
+fn binary_help_exits_0() {
+    let out = scenario_cmd(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in ["--seed", "--format", "--check-determinism", "--audit", "--events-per-second", "Exit codes"] {
+        assert!(help.contains(needle), "help lacks {needle}: {help}");
+    }
+}
+
+#[test]
+fn binary_runs_a_passing_scenario() {
+    let path = data("minimal.ron");
+    let out = scenario_cmd(&[path_str(&path), "--check-determinism", "--audit"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("PASS"), "{stdout}");
+    assert!(stdout.contains("determinism: ok (2 runs, hash "), "{stdout}");
+    assert!(stdout.contains("audit log ("), "{stdout}");
+    assert!(stdout.contains(&format!("--bin scenario -- {} --seed 7", path_str(&path))), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wall-clock: "));
+}
+
+#[test]
+fn binary_json_output_is_valid_and_seed_overrides() {
+    let path = data("minimal.ron");
+    let out = scenario_cmd(&[path_str(&path), "--format", "json", "--seed", "0x10"]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(json["report"]["seed"], 16);
+    assert_eq!(json["passed"], true);
+    assert!(json["reproduce"].as_str().is_some_and(|r| r.ends_with("--seed 16")), "{json}");
+}
+
+#[test]
+fn binary_text_output_is_deterministic() {
+    let path = data("minimal.ron");
+    let a = scenario_cmd(&[path_str(&path), "--seed", "3"]);
+    let b = scenario_cmd(&[path_str(&path), "--seed", "3"]);
+    assert_eq!(a.stdout, b.stdout);
+}

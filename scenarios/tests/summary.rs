@@ -1,0 +1,58 @@
+//! Snapshot of the text summary for a fixed report, so the format is pinned independently of the
+//! simulator's behaviour: an empty scenario is run, then every field the summary shows is
+//! overwritten with fixed values (fields added to `RunReport` later keep the test compiling).
+
+use model::capability::{AuditKind, AuditLog, CapabilityEvent};
+use model::ids::{CapId, TaskId};
+use model::report::{ExpectationResult, RunReport, StopReason, Violation};
+use model::stats::RunStats;
+use model::time::Instant;
+use model::{run, RunConfig};
+use scenarios::{parse_scenario, render_audit, render_summary, reproduce_command};
+
+fn report() -> RunReport {
+    let mut audit = AuditLog::default();
+    audit.push(Instant(1_000), CapabilityEvent::Granted { cap: CapId(0), kind: "file_read".into(), to_task: TaskId(0), durable: false });
+    audit.push(Instant(2_500), CapabilityEvent::Delegated { cap: CapId(0), from_task: TaskId(0), to_task: TaskId(1) });
+    let scenario = parse_scenario("(name: \"empty\")", "empty.ron").expect("valid");
+    let mut r = run(&scenario, &RunConfig::seeded(9));
+    r.scenario = "fixed".into();
+    r.seed = 9;
+    r.stop = StopReason::Violation;
+    r.end_time = Instant(12_345_678);
+    r.stats = RunStats { events: 40, tasks_spawned: 2, messages_sent: 5, messages_delivered: 4, messages_dropped: 1, capability_ops: 3, ..RunStats::default() };
+    r.invariant_checks = vec![("cap.single_owner".into(), 12), ("msg.at_most_once".into(), 5)];
+    r.violations = vec![Violation {
+        invariant: "cap.single_owner".into(),
+        subsystem: "capability.delegate".into(),
+        event: 17,
+        at: Instant(2_500),
+        message: "task#0 can still use cap#0 after delegating it to task#1".into(),
+        objects: vec!["cap#0".into(), "task#0".into()],
+    }];
+    r.expectations = vec![
+        ExpectationResult { expected: "cap.single_owner violated first".into(), actual: "cap.single_owner violated at event 17".into(), met: true },
+        ExpectationResult { expected: "Events AtMost(10)".into(), actual: "40".into(), met: false },
+    ];
+    r.audit_counts = vec![(AuditKind::Granted, 1), (AuditKind::Delegated, 1)];
+    r.trace_hash = 0x0123_4567_89ab_cdef;
+    r.choices_drawn = 3;
+    r.audit = audit;
+    r
+}
+
+#[test]
+fn summary_format() {
+    insta::assert_snapshot!(render_summary(&report(), "scenarios/fixed.ron"));
+}
+
+#[test]
+fn audit_format() {
+    insta::assert_snapshot!(render_audit(&report()));
+}
+
+#[test]
+fn reproduce_quotes_unusual_paths() {
+    assert_eq!(reproduce_command("a/b.ron", 1), "cargo run --release --bin scenario -- a/b.ron --seed 1");
+    assert_eq!(reproduce_command("my dir/it's.ron", 2), r"cargo run --release --bin scenario -- 'my dir/it'\''s.ron' --seed 2");
+}
