@@ -75,6 +75,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| error(path, format!("cannot create a temporary file: {e}")))?;
     tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).map_err(|e| error(path, format!("cannot write: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Temporary files are private; the finished file gets ordinary permissions.
+        let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
     tmp.persist(path).map_err(|e| error(path, format!("cannot rename into place: {}", e.error)))?;
     Ok(())
 }

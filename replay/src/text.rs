@@ -6,7 +6,7 @@ use model::trace::Trace;
 
 /// Encodes a trace as pretty RON.
 pub fn to_text(trace: &Trace) -> String {
-    let config = ron::ser::PrettyConfig::new().depth_limit(4).separate_tuple_members(false).struct_names(false);
+    let config = ron::ser::PrettyConfig::new().depth_limit(2).struct_names(false);
     let body = ron::ser::to_string_pretty(trace, config).unwrap_or_default();
     format!("// PandaGen trace (text encoding). Edit freely; `replay` reports the first divergence.\n{body}\n")
 }

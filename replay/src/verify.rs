@@ -66,7 +66,7 @@ fn compare(trace: &Trace, actual: &[EventRecord], replayed: &TraceOutcome, conte
     let expected = &trace.events;
     let common = expected.len().min(actual.len());
     if let Some(i) = (0..common).find(|&i| expected[i].digest != actual[i].digest) {
-        let reason = format!("event {i} differs (recorded digest {:016x}, replayed {:016x})", expected[i].digest, actual[i].digest);
+        let reason = describe_difference(&expected[i], &actual[i]);
         return (Some(divergence_at(i, reason, expected, actual, context)), i as u64);
     }
     if !expected.is_empty() && expected.len() != actual.len() {
@@ -95,4 +95,20 @@ fn divergence_at(i: usize, reason: String, expected: &[EventRecord], actual: &[E
         expected_context: window(expected),
         actual_context: window(actual),
     }
+}
+
+/// Says which parts of two records of the same event index differ.
+fn describe_difference(expected: &EventRecord, actual: &EventRecord) -> String {
+    let mut parts = Vec::new();
+    if expected.at != actual.at {
+        parts.push(format!("virtual time {} ns recorded, {} ns replayed", expected.at, actual.at));
+    }
+    if !expected.what.is_empty() && expected.what != actual.what {
+        parts.push(String::from("a different event"));
+    }
+    if !expected.what.is_empty() && expected.effects != actual.effects {
+        parts.push(String::from("different effects"));
+    }
+    parts.push(format!("digest {:016x} recorded, {:016x} replayed", expected.digest, actual.digest));
+    format!("event {} differs: {}", expected.index, parts.join("; "))
 }

@@ -59,6 +59,11 @@ struct Cli {
     #[arg(long)]
     audit: bool,
 
+    /// Record the run as a trace file (`.ron`/`.txt`: readable text; otherwise compact binary),
+    /// written atomically; replay it with `replay <FILE>`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+
     /// Measure throughput: re-run the scenario for about a second and print events/second
     /// (median and best) on stderr.
     #[arg(long)]
@@ -102,6 +107,9 @@ fn run_cli(cli: &Cli) -> Result<ExitCode, String> {
     if cli.events_per_second {
         measure_throughput(&scenario, seed);
     }
+    if let Some(path) = &cli.record {
+        record_trace(&scenario, seed, path, &report)?;
+    }
     let file = cli.file.display().to_string();
     let text = match cli.format {
         Format::Text => text_output(cli, &report, &file, check.as_ref()),
@@ -109,6 +117,17 @@ fn run_cli(cli: &Cli) -> Result<ExitCode, String> {
     };
     write_stdout(&text)?;
     Ok(exit_code(&report, check.as_ref()))
+}
+
+/// Records the run as a trace and writes it; the recorded run must match the reported one.
+fn record_trace(scenario: &Scenario, seed: u64, path: &std::path::Path, report: &RunReport) -> Result<(), String> {
+    let (trace, recorded) = replay::record(scenario, seed);
+    if recorded.trace_hash != report.trace_hash {
+        return Err(format!("internal error: the recorded run's hash {:016x} differs from {:016x}", recorded.trace_hash, report.trace_hash));
+    }
+    replay::files::write_trace(path, &trace).map_err(|e| e.to_string())?;
+    eprintln!("recorded {} events and {} choices to {}", trace.events.len(), trace.choices.len(), path.display());
+    Ok(())
 }
 
 fn timed_run(scenario: &Scenario, seed: u64) -> (RunReport, Duration) {

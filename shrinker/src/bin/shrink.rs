@@ -1,0 +1,153 @@
+//! `shrink`: turns a failing run (a scenario and seed, or a trace) into the smallest scenario
+//! that fails the same way, written as a `.ron` file plus its trace.
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use model::Scenario;
+use shrinker::{output, Budget, Progress};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Shrink a failing PandaGen run to a minimal replayable scenario.
+///
+/// INPUT is a scenario file (RON; the run uses --seed or the scenario's seed) or a trace file
+/// (binary or RON, as written by `scenario --record`; its recorded choices are used). The run
+/// must violate an invariant. The result keeps the same failure signature (invariant id and
+/// subsystem) and is written as a readable scenario with explicit steps and faults, plus its
+/// trace (`<out>.trace.ron`). Ctrl-C stops early and writes the best result so far.
+///
+/// Exit codes: 0 shrunk and written; 1 the run does not fail (nothing to shrink); 2 bad input.
+#[derive(Parser, Debug)]
+#[command(name = "shrink", version)]
+struct Args {
+    /// Scenario (.ron) or trace file of the failing run.
+    input: PathBuf,
+    /// Seed of the run (scenario input only; default: the scenario's seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to write the shrunk scenario (default: `<scenario name>.shrunk.ron`).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Execution budget.
+    #[arg(long, default_value_t = 20_000)]
+    max_executions: u64,
+    /// Wall-clock safety limit in seconds (shrinking is deterministic only when it does not hit).
+    #[arg(long)]
+    max_seconds: Option<u64>,
+    /// Print the shrink report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The failing run to shrink: scenario, choices, seed.
+fn load_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
+    if let Ok(trace) = replay::files::read_trace(&args.input) {
+        return Ok((trace.scenario, trace.choices, trace.seed));
+    }
+    let scenario = scenarios::load_scenario(&args.input).map_err(|e| e.to_string())?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let (trace, _) = replay::record(&scenario, seed);
+    Ok((scenario, trace.choices, seed))
+}
+
+fn run(args: &Args) -> Result<ExitCode, String> {
+    let (scenario, choices, seed) = load_input(args)?;
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let budget = Budget { max_executions: args.max_executions, max_time: args.max_seconds.map(Duration::from_secs) };
+    let mut reporter = Reporter::new();
+    let result = shrinker::shrink(&scenario, choices, seed, budget, &interrupt, &mut |p| reporter.update(p));
+    reporter.done();
+    let shrunk = match result {
+        Ok(s) => s,
+        Err(shrinker::ShrinkError::NoFailure) => {
+            eprintln!("nothing to shrink: {} with seed {seed} violates no invariant", args.input.display());
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.shrunk.ron", scenario.name)));
+    let origin = format!("{} (seed {seed})", args.input.display());
+    let trace = output::write(&shrunk, &out, &origin).map_err(|e| e.to_string())?;
+    if args.json {
+        println!("{}", json_report(&shrunk, &out, &trace));
+    } else {
+        print!("{}", output::render_report(&shrunk));
+        println!("wrote          {} and {}", out.display(), trace.display());
+        println!("check          cargo run --release --bin scenario -- {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn json_report(s: &shrinker::Shrunk, out: &Path, trace: &Path) -> String {
+    let value = serde_json::json!({
+        "signature": s.signature,
+        "stopped": s.stopped,
+        "executions": s.executions,
+        "accepted": s.accepted,
+        "slippage": s.slippage,
+        "invalid": s.invalid,
+        "elapsed_ms": s.elapsed.as_millis() as u64,
+        "before": s.before,
+        "after": s.after,
+        "deterministic": s.deterministic,
+        "scenario_file": out.display().to_string(),
+        "trace_file": trace.display().to_string(),
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// Progress on stderr: a spinner on a terminal, a line every two seconds otherwise.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    last_line: Instant,
+}
+
+impl Reporter {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Reporter { bar, last_line: Instant::now() }
+    }
+
+    fn update(&mut self, p: &Progress) {
+        let msg = format!(
+            "{}: {} executions, {} kept, {} slippage; best {} events, {} tasks, {} steps, {} faults, {} choices",
+            p.pass, p.executions, p.accepted, p.slippage, p.best.events, p.best.tasks, p.best.steps, p.best.faults, p.best.choices
+        );
+        match &self.bar {
+            Some(bar) => bar.set_message(msg),
+            None if self.last_line.elapsed() >= Duration::from_secs(2) => {
+                eprintln!("shrinking: {msg}");
+                self.last_line = Instant::now();
+            }
+            None => {}
+        }
+    }
+
+    fn done(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! Test-case reduction: a failing run becomes the smallest scenario that fails the same way.
+//!
+//! The unit of reduction is a candidate `(scenario, choices)` (DESIGN.md, "Choices, not seeds"):
+//! a candidate is tested by replaying its choices; it is kept when its first violation has the
+//! same signature (invariant id and subsystem) and it is smaller (see [`size`]). A candidate that
+//! fails with another signature is rejected and counted as *slippage*. Passes, repeated until a
+//! full round improves nothing (a fixed point) or the budget runs out:
+//!
+//! 1. cut everything after the failing event (every kept candidate is truncated to its violation);
+//! 2. materialise the random workload into explicit steps and tasks;
+//! 3. delete array elements anywhere in the scenario (tasks with everything naming them, steps,
+//!    fault rules, lifecycle faults, capabilities, children, ...) in chunks, halving the chunk size
+//!    down to single elements;
+//! 4. simplify variants (random or periodic fault triggers become `Always`, behaviours `Idle`,
+//!    restart policies `Never`);
+//! 5. lower numbers (times, counts, delays, sizes, scheduling jitter) to 0 or by halving;
+//! 6. shrink the choice list: delete chunks, zero chunks, lower single values.
+//!
+//! Shrinking is deterministic: passes visit the scenario in a fixed order and only the execution
+//! budget bounds them (a wall-clock limit exists as a safety stop and is reported when it hits).
+
+pub mod output;
+pub mod size;
+pub mod tree;
+
+use model::scenario::Expectations;
+use model::{RunConfig, RunReport, Scenario};
+use serde_json::Value;
+use size::{Key, Size};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tree::Seg;
+
+/// Limits of one shrink.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    pub max_executions: u64,
+    /// Safety stop; when it hits, the result is the best so far (and may differ between runs).
+    pub max_time: Option<Duration>,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget { max_executions: 20_000, max_time: None }
+    }
+}
+
+/// Why shrinking stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum StopCause {
+    FixedPoint,
+    ExecutionBudget,
+    TimeBudget,
+    Interrupted,
+}
+
+/// What an observer is told while shrinking runs.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub pass: &'static str,
+    pub executions: u64,
+    pub accepted: u64,
+    pub slippage: u64,
+    pub best: Size,
+}
+
+/// The result of shrinking.
+#[derive(Clone, Debug)]
+pub struct Shrunk {
+    /// The smallest failing scenario, with `expect.verdict` set to the violation.
+    pub scenario: Scenario,
+    /// The choices its replay draws (empty or all zero when it needs no randomness).
+    pub choices: Vec<u64>,
+    pub signature: String,
+    /// The run of the shrunk candidate.
+    pub report: RunReport,
+    pub before: Size,
+    pub after: Size,
+    pub executions: u64,
+    pub accepted: u64,
+    pub slippage: u64,
+    /// Candidates rejected without running (they did not deserialize or validate).
+    pub invalid: u64,
+    pub elapsed: Duration,
+    pub stopped: StopCause,
+    /// Whether the scenario alone fails the same way under seeded runs (no trace needed).
+    pub deterministic: bool,
+}
+
+/// Why there is nothing to shrink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShrinkError {
+    InvalidScenario(String),
+    NoFailure,
+}
+
+impl std::fmt::Display for ShrinkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShrinkError::InvalidScenario(e) => write!(f, "the scenario is not valid: {e}"),
+            ShrinkError::NoFailure => write!(f, "nothing to shrink: the run violates no invariant"),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Candidate {
+    scenario: Scenario,
+    choices: Vec<u64>,
+}
+
+struct Shrinker<'a> {
+    signature: String,
+    best: Candidate,
+    best_key: Key,
+    best_report: RunReport,
+    budget: Budget,
+    started: Instant,
+    interrupt: &'a AtomicBool,
+    observer: &'a mut dyn FnMut(&Progress),
+    pass: &'static str,
+    executions: u64,
+    accepted: u64,
+    slippage: u64,
+    invalid: u64,
+    stopped: Option<StopCause>,
+}
+
+/// Shrinks the failing run `(scenario, choices)`; `seed` is kept for the output scenario.
+pub fn shrink(
+    scenario: &Scenario,
+    choices: Vec<u64>,
+    seed: u64,
+    budget: Budget,
+    interrupt: &AtomicBool,
+    observer: &mut dyn FnMut(&Progress),
+) -> Result<Shrunk, ShrinkError> {
+    scenario.validate().map_err(|e| ShrinkError::InvalidScenario(e.to_string()))?;
+    let mut start = scenario.clone();
+    start.expect = Expectations::default();
+    start.limits.stop_on_violation = true;
+    start.seed = seed;
+    let report = replay_run(&start, choices.clone(), false);
+    let violation = report.first_violation().ok_or(ShrinkError::NoFailure)?.clone();
+    let drawn = report.choices.clone().unwrap_or_default();
+    let before = Size::of(scenario, &report, choices.len());
+    let mut s = Shrinker {
+        signature: violation.signature(),
+        best_key: size::key(&start, &report, &drawn),
+        best: Candidate { scenario: truncated(start, &report), choices: drawn },
+        best_report: report,
+        budget,
+        started: Instant::now(),
+        interrupt,
+        observer,
+        pass: "start",
+        executions: 1,
+        accepted: 0,
+        slippage: 0,
+        invalid: 0,
+        stopped: None,
+    };
+    s.run_passes();
+    Ok(s.finish(before))
+}
+
+/// Runs `scenario` replaying `choices`, recording the choices drawn.
+fn replay_run(scenario: &Scenario, choices: Vec<u64>, record_workload: bool) -> RunReport {
+    let config = RunConfig { seed: scenario.seed, replay_choices: Some(choices), record_choices: true, record_workload, ..RunConfig::default() };
+    model::run(scenario, &config)
+}
+
+/// Cuts a failing scenario right after its first violation.
+fn truncated(mut scenario: Scenario, report: &RunReport) -> Scenario {
+    if let Some(v) = report.first_violation() {
+        scenario.limits.max_events = v.event + 1;
+        scenario.limits.max_time_ns = v.at.0.max(1);
+    }
+    scenario
+}
+
+impl Shrinker<'_> {
+    fn run_passes(&mut self) {
+        self.materialize_workload();
+        loop {
+            let round_start = self.best_key;
+            self.delete_elements();
+            self.simplify_variants();
+            self.lower_numbers();
+            self.shrink_choices();
+            if self.stopped.is_some() {
+                return;
+            }
+            if self.best_key == round_start {
+                self.stopped = Some(StopCause::FixedPoint);
+                return;
+            }
+        }
+    }
+
+    fn exhausted(&mut self) -> bool {
+        if self.stopped.is_some() {
+            return true;
+        }
+        let cause = if self.interrupt.load(Ordering::Relaxed) {
+            Some(StopCause::Interrupted)
+        } else if self.executions >= self.budget.max_executions {
+            Some(StopCause::ExecutionBudget)
+        } else if self.budget.max_time.is_some_and(|t| self.started.elapsed() >= t) {
+            Some(StopCause::TimeBudget)
+        } else {
+            None
+        };
+        self.stopped = cause;
+        cause.is_some()
+    }
+
+    /// Tests a candidate; keeps it if it fails the same way and is smaller.
+    fn test(&mut self, scenario: Scenario, choices: Vec<u64>) -> bool {
+        if self.exhausted() {
+            return false;
+        }
+        if scenario.validate().is_err() {
+            self.invalid += 1;
+            return false;
+        }
+        self.executions += 1;
+        let report = replay_run(&scenario, choices, false);
+        let kept = match report.first_violation() {
+            None => false,
+            Some(v) if v.signature() != self.signature => {
+                self.slippage += 1;
+                false
+            }
+            Some(_) => {
+                let drawn = report.choices.clone().unwrap_or_default();
+                let key = size::key(&scenario, &report, &drawn);
+                if key < self.best_key {
+                    self.best_key = key;
+                    self.best = Candidate { scenario: truncated(scenario, &report), choices: drawn };
+                    self.best_report = report;
+                    self.accepted += 1;
+                    true
+                } else {
+                    false
+                }
+            }
+        };
+        self.notify();
+        kept
+    }
+
+    fn test_tree(&mut self, tree: &Value) -> bool {
+        match tree::from_tree(tree) {
+            Some(scenario) => self.test(scenario, self.best.choices.clone()),
+            None => {
+                self.invalid += 1;
+                false
+            }
+        }
+    }
+
+    fn notify(&mut self) {
+        let best = Size::of(&self.best.scenario, &self.best_report, self.best.choices.len());
+        let progress = Progress { pass: self.pass, executions: self.executions, accepted: self.accepted, slippage: self.slippage, best };
+        (self.observer)(&progress);
+    }
+
+    /// Pass 2: the workload's operations become explicit tasks and steps.
+    fn materialize_workload(&mut self) {
+        self.pass = "materialise workload";
+        if self.best.scenario.workload.is_none() {
+            return;
+        }
+        let run = replay_run(&self.best.scenario, self.best.choices.clone(), true);
+        let Some(record) = run.workload_record else { return };
+        let mut s = self.best.scenario.clone();
+        s.tasks.extend(record.tasks);
+        s.steps.extend(record.steps);
+        s.workload = None;
+        let choices = self.best.choices.clone();
+        if !self.test(s.clone(), choices) {
+            self.test(s, Vec::new());
+        }
+    }
+
+    /// Pass 3: delete array elements in chunks (ddmin-style), deepest arrays first.
+    fn delete_elements(&mut self) {
+        self.pass = "delete elements";
+        for path in tree::array_paths(&tree::to_tree(&self.best.scenario)) {
+            let len = |s: &Self| tree::get(&tree::to_tree(&s.best.scenario), &path).and_then(Value::as_array).map_or(0, Vec::len);
+            let mut chunk = len(self).div_ceil(2).max(1);
+            loop {
+                let mut i = 0;
+                while i < len(self) && !self.exhausted() {
+                    let candidate = without(&tree::to_tree(&self.best.scenario), &path, i, chunk);
+                    if !self.test_tree(&candidate) {
+                        i += chunk;
+                    }
+                }
+                if chunk == 1 || self.stopped.is_some() {
+                    break;
+                }
+                chunk = chunk.div_ceil(2);
+            }
+        }
+    }
+
+    /// Pass 4: simpler variants.
+    fn simplify_variants(&mut self) {
+        self.pass = "simplify variants";
+        let tree = tree::to_tree(&self.best.scenario);
+        let sites: Vec<(tree::Path, &'static [&'static str])> = tree::walk(&tree).into_iter().filter_map(|(p, v)| simpler(v).map(|r| (p, r))).collect();
+        for (path, replacements) in sites {
+            for replacement in replacements {
+                let mut candidate = tree::to_tree(&self.best.scenario);
+                if let Some(slot) = tree::get_mut(&mut candidate, &path) {
+                    *slot = Value::String((*replacement).into());
+                }
+                if self.test_tree(&candidate) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Pass 5: numbers toward zero: try 0, then half; repeat while a try is kept.
+    fn lower_numbers(&mut self) {
+        self.pass = "lower numbers";
+        for path in tree::number_paths(&tree::to_tree(&self.best.scenario)) {
+            if is_fixed_number(&path) {
+                continue;
+            }
+            while !self.exhausted() {
+                let Some(current) = tree::get(&tree::to_tree(&self.best.scenario), &path).and_then(Value::as_u64) else { break };
+                let kept = [0, current / 2].into_iter().filter(|&t| t < current).any(|target| {
+                    let mut candidate = tree::to_tree(&self.best.scenario);
+                    if let Some(slot) = tree::get_mut(&mut candidate, &path) {
+                        *slot = Value::from(target);
+                    }
+                    self.test_tree(&candidate)
+                });
+                if !kept {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Pass 6: the choice list — delete chunks, zero chunks, lower single values.
+    fn shrink_choices(&mut self) {
+        self.pass = "shrink choices";
+        let edits: [fn(&mut Vec<u64>, usize, usize); 2] = [
+            |c, i, n| {
+                c.drain(i..(i + n).min(c.len()));
+            },
+            |c, i, n| {
+                let end = (i + n).min(c.len());
+                c[i..end].iter_mut().for_each(|x| *x = 0);
+            },
+        ];
+        for edit in edits {
+            let mut chunk = self.best.choices.len().div_ceil(2).max(1);
+            loop {
+                let mut i = 0;
+                while i < self.best.choices.len() && !self.exhausted() {
+                    let mut choices = self.best.choices.clone();
+                    edit(&mut choices, i, chunk);
+                    if choices == self.best.choices || !self.test(self.best.scenario.clone(), choices) {
+                        i += chunk;
+                    }
+                }
+                if chunk == 1 || self.stopped.is_some() {
+                    break;
+                }
+                chunk = chunk.div_ceil(2);
+            }
+        }
+        for i in 0..self.best.choices.len() {
+            let Some(&v) = self.best.choices.get(i) else { break };
+            if v > 1 && !self.exhausted() {
+                let mut choices = self.best.choices.clone();
+                choices[i] = v / 2;
+                self.test(self.best.scenario.clone(), choices);
+            }
+        }
+    }
+
+    fn finish(mut self, before: Size) -> Shrunk {
+        let stopped = self.stopped.unwrap_or(StopCause::FixedPoint);
+        let mut scenario = self.best.scenario.clone();
+        let violation = self.best_report.first_violation().cloned();
+        if let Some(v) = &violation {
+            scenario.expect.verdict = model::scenario::ExpectedVerdict::Violation(v.invariant.clone());
+        }
+        scenario.description = format!("Minimal reproduction of {} (shrunk from scenario {:?}).", self.signature, scenario.name);
+        scenario.name = format!("{}-shrunk", scenario.name);
+        let deterministic = reproduces_seeded(&scenario, &self.signature);
+        let after = Size::of(&scenario, &self.best_report, self.best.choices.len());
+        self.pass = "done";
+        self.notify();
+        Shrunk {
+            scenario,
+            choices: self.best.choices,
+            signature: self.signature,
+            report: self.best_report,
+            before,
+            after,
+            executions: self.executions,
+            accepted: self.accepted,
+            slippage: self.slippage,
+            invalid: self.invalid,
+            elapsed: self.started.elapsed(),
+            stopped,
+            deterministic,
+        }
+    }
+}
+
+/// Whether seeded runs of the scenario (its own seed and two others) all fail with `signature`.
+fn reproduces_seeded(scenario: &Scenario, signature: &str) -> bool {
+    [scenario.seed, scenario.seed.wrapping_add(1), scenario.seed.wrapping_add(2)].iter().all(|&seed| {
+        let report = model::run(scenario, &RunConfig::seeded(seed));
+        report.first_violation().is_some_and(|v| v.signature() == signature)
+    })
+}
+
+/// Numbers the passes leave alone: the seed and the limits set by truncation.
+fn is_fixed_number(path: &[Seg]) -> bool {
+    matches!(path.first(), Some(Seg::Key(k)) if k == "seed")
+        || matches!(path, [Seg::Key(a), Seg::Key(b)] if a == "limits" && (b == "max_events" || b == "max_time_ns"))
+}
+
+/// Simpler replacements for an externally tagged enum value, if it has any.
+fn simpler(v: &Value) -> Option<&'static [&'static str]> {
+    let tag = match v {
+        Value::Object(map) if map.len() == 1 => map.keys().next().map(String::as_str),
+        Value::String(s) => Some(s.as_str()),
+        _ => None,
+    }?;
+    match tag {
+        "Chance" | "Window" | "EveryNth" | "Next" => Some(&["Always"]),
+        "Client" | "Server" | "Forwarder" | "CapPasser" | "Supervisor" => Some(&["Idle"]),
+        "ExponentialBackoff" | "OnFailure" => Some(&["Never", "Always"]),
+        _ => None,
+    }
+}
+
+/// The tree with `count` elements removed from the array at `path` starting at `at`; removing
+/// tasks also removes every array element anywhere that names them.
+fn without(tree: &Value, path: &[Seg], at: usize, count: usize) -> Value {
+    let mut out = tree.clone();
+    let Some(items) = tree::get_mut(&mut out, path).and_then(Value::as_array_mut) else { return out };
+    let end = (at + count).min(items.len());
+    let removed: Vec<Value> = items.drain(at..end).collect();
+    if tree::holds_tasks(path) {
+        let names = tree::task_names(&removed);
+        remove_mentions(&mut out, &names);
+    }
+    out
+}
+
+fn remove_mentions(v: &mut Value, names: &[String]) {
+    match v {
+        Value::Array(items) => {
+            items.retain(|item| !tree::mentions(item, names));
+            items.iter_mut().for_each(|i| remove_mentions(i, names));
+        }
+        Value::Object(map) => map.values_mut().for_each(|x| remove_mentions(x, names)),
+        _ => {}
+    }
+}

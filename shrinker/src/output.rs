@@ -1,0 +1,89 @@
+//! Writing a shrunk case: the scenario as a readable `.ron` file (with a header saying what it
+//! reproduces and how it was obtained) and its trace beside it (`<name>.trace.ron`), both written
+//! atomically; and the shrink report.
+
+use crate::Shrunk;
+use model::trace::Trace;
+use model::RunConfig;
+use replay::files::{write_atomically, write_trace, FileError};
+use std::path::{Path, PathBuf};
+
+/// The shrunk scenario as RON text with an explanatory header.
+pub fn scenario_text(shrunk: &Shrunk, origin: &str) -> String {
+    let config = ron::ser::PrettyConfig::new().depth_limit(6).struct_names(false);
+    let full = ron::ser::to_string_pretty(&shrunk.scenario, config).unwrap_or_default();
+    let body = without_empty_fields(&full, &shrunk.scenario).unwrap_or(full);
+    let how = if shrunk.deterministic {
+        "It fails the same way under any seed: no randomness is needed to reproduce it."
+    } else {
+        "It needs its recorded choices: replay the trace written beside it."
+    };
+    format!(
+        "// Shrunk by `shrink` from {origin}.\n// Reproduces {} ({} events before, {} after; {} executions, {} slippage).\n// {how}\n{body}\n",
+        shrunk.signature, shrunk.before.events, shrunk.after.events, shrunk.executions, shrunk.slippage
+    )
+}
+
+/// Drops lines that only restate an empty default (`steps: [],`, `workload: None,`); every such
+/// field has a serde default. Returns `None` unless the result parses back to the same scenario.
+fn without_empty_fields(text: &str, scenario: &model::Scenario) -> Option<String> {
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            let t = line.trim();
+            let empty_value = t.ends_with(": [],") || t.ends_with(": None,") || t.ends_with(": [],\n");
+            !(empty_value && t.split(':').next().is_some_and(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')))
+        })
+        .collect();
+    let pruned = kept.join("\n");
+    let reparsed = scenarios::parse_unvalidated(&pruned, "shrunk").ok()?;
+    (reparsed == *scenario).then_some(pruned)
+}
+
+/// The trace of the shrunk case (its recorded choices replayed, with event descriptions).
+pub fn trace(shrunk: &Shrunk) -> Trace {
+    let config = RunConfig {
+        seed: shrunk.scenario.seed,
+        replay_choices: Some(shrunk.choices.clone()),
+        record_choices: true,
+        record_digests: true,
+        record_events: true,
+        ..RunConfig::default()
+    };
+    let report = model::run(&shrunk.scenario, &config);
+    Trace::from_run(&shrunk.scenario, shrunk.scenario.seed, &report)
+}
+
+/// The trace path that goes with a scenario path: `x.ron` → `x.trace.ron`.
+pub fn trace_path(scenario_path: &Path) -> PathBuf {
+    scenario_path.with_extension("trace.ron")
+}
+
+/// Writes the scenario and its trace; returns the trace path.
+pub fn write(shrunk: &Shrunk, scenario_path: &Path, origin: &str) -> Result<PathBuf, FileError> {
+    write_atomically(scenario_path, scenario_text(shrunk, origin).as_bytes())?;
+    let trace_path = trace_path(scenario_path);
+    write_trace(&trace_path, &trace(shrunk))?;
+    Ok(trace_path)
+}
+
+/// The shrink report in words.
+pub fn render_report(shrunk: &Shrunk) -> String {
+    let (b, a) = (&shrunk.before, &shrunk.after);
+    let mut out = format!("signature      {}\n", shrunk.signature);
+    out += &format!("stopped        {:?} after {:.2} s\n", shrunk.stopped, shrunk.elapsed.as_secs_f64());
+    out += &format!("executions     {} ({} kept, {} slippage, {} rejected before running)\n", shrunk.executions, shrunk.accepted, shrunk.slippage, shrunk.invalid);
+    out += "size           before -> after\n";
+    for (name, x, y) in [
+        ("events", b.events, a.events),
+        ("tasks", b.tasks, a.tasks),
+        ("steps", b.steps, a.steps),
+        ("faults", b.faults, a.faults),
+        ("workload ops", b.workload_ops, a.workload_ops),
+        ("choices", b.choices, a.choices),
+    ] {
+        out += &format!("  {name:<13}{x:>8} -> {y}\n");
+    }
+    out += &format!("deterministic  {}\n", if shrunk.deterministic { "yes (the .ron alone reproduces it)" } else { "no (replay the trace)" });
+    out
+}
