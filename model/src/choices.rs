@@ -66,12 +66,13 @@ impl Choices {
         value
     }
 
-    /// True with probability `per_mille / 1000`.
+    /// True with probability `per_mille / 1000`. A drawn 0 means "no": the simplest choice is
+    /// the one where nothing unusual happens.
     pub fn chance(&mut self, per_mille: u16) -> bool {
         match per_mille {
             0 => false,
             p if p >= 1000 => true,
-            p => self.below(1000) < u64::from(p),
+            p => self.below(1000) >= 1000 - u64::from(p),
         }
     }
 

@@ -6,7 +6,8 @@
 //! scenario's tasks: it delegates and drops only capabilities minted for workload tasks, sends and
 //! receives only on channels workload tasks created, and terminates only workload tasks. It does
 //! look up every service, and it deliberately misbehaves the way buggy user code would: it uses
-//! capabilities from tasks that do not own them (three times in four the requester is the owner),
+//! capabilities, and registers channels, from tasks that do not hold them (three times in four the
+//! requester is the holder),
 //! from dead tasks, forged capability ids, and sends from terminated tasks. The kernel must refuse
 //! all of that, and the invariants check that it does.
 
@@ -84,6 +85,9 @@ pub struct WorkloadDriver {
 pub struct WorkloadRecord {
     pub tasks: Vec<TaskSpec>,
     pub steps: Vec<Step>,
+    /// Positions in the run's choice sequence of the workload's own draws (which operation, which
+    /// task, ...). Removing them from the choices keeps the rest of the run's draws aligned.
+    pub draws: Vec<u64>,
 }
 
 fn cap_label(cap: CapId) -> String {
@@ -125,6 +129,18 @@ impl WorkloadDriver {
         self.record
     }
 
+    /// One of the workload's own random decisions (recorded as such when recording).
+    fn draw(&mut self, kernel: &mut SimulatedKernel, bound: u64) -> u64 {
+        if let (Some(record), true) = (&mut self.record, bound > 1) {
+            record.draws.push(kernel.choices.drawn());
+        }
+        kernel.choices.below(bound)
+    }
+
+    fn draw_index(&mut self, kernel: &mut SimulatedKernel, len: usize) -> usize {
+        self.draw(kernel, len as u64) as usize
+    }
+
     fn log(&mut self, kernel: &SimulatedKernel, op: StepOp) {
         if let Some(record) = &mut self.record {
             record.steps.push(Step { at_ns: kernel.now().0, op });
@@ -149,8 +165,8 @@ impl WorkloadDriver {
     }
 
     /// Gap before the next operation: uniform in `1..=2*interval`.
-    pub fn next_gap(&self, kernel: &mut SimulatedKernel) -> Duration {
-        Duration(1 + kernel.choices.below(2 * self.spec.interval_ns.max(1)))
+    pub fn next_gap(&mut self, kernel: &mut SimulatedKernel) -> Duration {
+        Duration(1 + self.draw(kernel, 2 * self.spec.interval_ns.max(1)))
     }
 
     /// Performs one operation (the first call also spawns the workload tasks).
@@ -182,8 +198,8 @@ impl WorkloadDriver {
         }
     }
 
-    fn pick_op(&self, kernel: &mut SimulatedKernel) -> Op {
-        let mut x = kernel.choices.below(self.total);
+    fn pick_op(&mut self, kernel: &mut SimulatedKernel) -> Op {
+        let mut x = self.draw(kernel, self.total);
         for (op, w) in OPS.iter().zip(self.weights) {
             if x < u64::from(w) {
                 return *op;
@@ -193,13 +209,18 @@ impl WorkloadDriver {
         OPS[OPS.len() - 1]
     }
 
-    fn any_task(&self, kernel: &mut SimulatedKernel) -> Option<TaskId> {
-        (!self.tasks.is_empty()).then(|| self.tasks[kernel.choices.index(self.tasks.len())])
+    fn any_task(&mut self, kernel: &mut SimulatedKernel) -> Option<TaskId> {
+        if self.tasks.is_empty() {
+            return None;
+        }
+        let i = self.draw_index(kernel, self.tasks.len());
+        Some(self.tasks[i])
     }
 
     fn spawn(&mut self, kernel: &mut SimulatedKernel) {
         let name = format!("wl{}", self.tasks.len());
-        let domain = &self.spec.domains[kernel.choices.index(self.spec.domains.len())];
+        let d = self.draw_index(kernel, self.spec.domains.len());
+        let domain = &self.spec.domains[d];
         let descriptor = TaskDescriptor::new(name);
         let spawned = kernel.spawn_task_with_identity(None, descriptor, IdentityKind::Component, TrustDomain::new(domain.clone()), None);
         if let Ok((handle, _)) = spawned {
@@ -221,7 +242,7 @@ impl WorkloadDriver {
 
     fn terminate(&mut self, kernel: &mut SimulatedKernel) {
         let Some(task) = self.any_task(kernel) else { return };
-        let reason = match kernel.choices.below(4) {
+        let reason = match self.draw(kernel, 4) {
             0 => ExitReason::Normal,
             1 => ExitReason::Failure { error: "workload crash".into() },
             2 => ExitReason::Cancelled { reason: "workload cancel".into() },
@@ -233,8 +254,8 @@ impl WorkloadDriver {
 
     fn grant(&mut self, kernel: &mut SimulatedKernel) {
         let Some(task) = self.any_task(kernel) else { return };
-        let kind = CAP_KINDS[kernel.choices.index(CAP_KINDS.len())];
-        let durable = kernel.choices.below(8) == 0;
+        let kind = CAP_KINDS[self.draw_index(kernel, CAP_KINDS.len())];
+        let durable = self.draw(kernel, 8) == 0;
         let granted = kernel.grant_new_capability(task, kind, durable);
         let label = granted.as_ref().map_or_else(|_| String::from("unused"), |c| cap_label(*c));
         self.log(kernel, StepOp::Grant { task: Self::name(kernel, task), cap: label, kind: kind.into(), durable });
@@ -244,13 +265,14 @@ impl WorkloadDriver {
     }
 
     /// Picks a workload capability and a requester: its owner three times in four.
-    fn cap_and_requester(&self, kernel: &mut SimulatedKernel) -> Option<(CapId, TaskId)> {
+    fn cap_and_requester(&mut self, kernel: &mut SimulatedKernel) -> Option<(CapId, TaskId)> {
         if self.caps.is_empty() {
             return None;
         }
-        let cap = self.caps[kernel.choices.index(self.caps.len())];
+        let i = self.draw_index(kernel, self.caps.len());
+        let cap = self.caps[i];
         let owner = kernel.authority().entry(cap).map(|e| e.owner);
-        match (kernel.choices.below(4), owner) {
+        match (self.draw(kernel, 4), owner) {
             (0, _) | (_, None) => self.any_task(kernel).map(|t| (cap, t)),
             (_, Some(o)) => Some((cap, o)),
         }
@@ -288,7 +310,7 @@ impl WorkloadDriver {
 
     fn forged_use(&mut self, kernel: &mut SimulatedKernel) {
         let Some(task) = self.any_task(kernel) else { return };
-        let offset = kernel.choices.below(1_000);
+        let offset = self.draw(kernel, 1_000);
         let forged = CapId(kernel.authority().minted() + offset);
         self.log(kernel, StepOp::UseForged { task: Self::name(kernel, task), id: offset });
         let _ = kernel.use_capability(forged, task);
@@ -308,13 +330,17 @@ impl WorkloadDriver {
         }
     }
 
-    fn any_channel(&self, kernel: &mut SimulatedKernel) -> Option<ChannelId> {
-        (!self.channels.is_empty()).then(|| self.channels[kernel.choices.index(self.channels.len())])
+    fn any_channel(&mut self, kernel: &mut SimulatedKernel) -> Option<ChannelId> {
+        if self.channels.is_empty() {
+            return None;
+        }
+        let i = self.draw_index(kernel, self.channels.len());
+        Some(self.channels[i])
     }
 
     fn send(&mut self, kernel: &mut SimulatedKernel) {
         let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
-        let data = kernel.choices.below(1 << 16);
+        let data = self.draw(kernel, 1 << 16);
         let msg = MessageEnvelope::new(ServiceId(String::from("workload")), String::from("data"), SchemaVersion::new(1, 0), MessagePayload::Data(data));
         self.log(kernel, StepOp::Send { task: Self::name(kernel, task), channel: channel_label(channel), action: String::from("data") });
         let _ = kernel.send_message(task, channel, msg);
@@ -326,16 +352,24 @@ impl WorkloadDriver {
         let _ = kernel.receive_message(task, channel);
     }
 
+    /// Registers a workload service on a channel, usually by the holder of the channel's capability.
     fn register(&mut self, kernel: &mut SimulatedKernel) {
-        let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
-        let service = ServiceId(format!("wl-svc{}", kernel.choices.below(WORKLOAD_SERVICES)));
+        let Some(channel) = self.any_channel(kernel) else { return };
+        let holder = kernel.channel(channel).and_then(|c| kernel.authority().entry(c.cap)).map(|e| e.owner);
+        let task = match (self.draw(kernel, 4), holder) {
+            (0, _) | (_, None) => self.any_task(kernel),
+            (_, Some(owner)) => Some(owner),
+        };
+        let Some(task) = task else { return };
+        let service = ServiceId(format!("wl-svc{}", self.draw(kernel, WORKLOAD_SERVICES)));
         self.log(kernel, StepOp::Register { task: Self::name(kernel, task), service: service.0.clone(), channel: channel_label(channel) });
         let _ = kernel.register_service(task, service, channel);
     }
 
     fn lookup(&mut self, kernel: &mut SimulatedKernel) {
         let Some(task) = self.any_task(kernel) else { return };
-        let service = self.services[kernel.choices.index(self.services.len())].clone();
+        let i = self.draw_index(kernel, self.services.len());
+        let service = self.services[i].clone();
         self.log(kernel, StepOp::Lookup { task: Self::name(kernel, task), service: service.0.clone(), bind: None });
         let _ = kernel.lookup_service(task, &service);
     }

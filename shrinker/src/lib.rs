@@ -111,6 +111,8 @@ struct Candidate {
 
 struct Shrinker<'a> {
     signature: String,
+    /// The original run's limits: candidates run under them and are truncated once kept.
+    limits: model::scenario::Limits,
     best: Candidate,
     best_key: Key,
     best_report: RunReport,
@@ -146,6 +148,7 @@ pub fn shrink(
     let before = Size::of(scenario, &report, choices.len());
     let mut s = Shrinker {
         signature: violation.signature(),
+        limits: start.limits,
         best_key: size::key(&start, &report, &drawn),
         best: Candidate { scenario: truncated(start, &report), choices: drawn },
         best_report: report,
@@ -216,10 +219,12 @@ impl Shrinker<'_> {
     }
 
     /// Tests a candidate; keeps it if it fails the same way and is smaller.
-    fn test(&mut self, scenario: Scenario, choices: Vec<u64>) -> bool {
+    fn test(&mut self, mut scenario: Scenario, choices: Vec<u64>) -> bool {
         if self.exhausted() {
             return false;
         }
+        scenario.limits.max_events = self.limits.max_events;
+        scenario.limits.max_time_ns = self.limits.max_time_ns;
         if scenario.validate().is_err() {
             self.invalid += 1;
             return false;
@@ -278,8 +283,10 @@ impl Shrinker<'_> {
         s.tasks.extend(record.tasks);
         s.steps.extend(record.steps);
         s.workload = None;
-        let choices = self.best.choices.clone();
-        if !self.test(s.clone(), choices) {
+        // The kernel's own draws stay, in order; the workload's decisions are now explicit.
+        let own: std::collections::BTreeSet<u64> = record.draws.into_iter().collect();
+        let rest: Vec<u64> = self.best.choices.iter().enumerate().filter(|(i, _)| !own.contains(&(*i as u64))).map(|(_, c)| *c).collect();
+        if !self.test(s.clone(), rest) {
             self.test(s, Vec::new());
         }
     }

@@ -1,6 +1,23 @@
 //! `replay`: re-executes a recorded trace bit for bit and confirms it or reports the first
 //! divergence.
 
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Like `out!` without the newline.
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use clap::{Parser, ValueEnum};
 use model::report::EventRecord;
 use replay::{files, ReplayReport};
@@ -52,8 +69,8 @@ fn main() -> ExitCode {
         }
     };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
-        Format::Text => print!("{}", render(&report, &args.trace)),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Text => out_raw!("{}", render(&report, &args.trace)),
     }
     ExitCode::from(if report.confirmed() { 0 } else { 1 })
 }

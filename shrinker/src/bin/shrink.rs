@@ -1,6 +1,23 @@
 //! `shrink`: turns a failing run (a scenario and seed, or a trace) into the smallest scenario
 //! that fails the same way, written as a `.ron` file plus its trace.
 
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Like `out!` without the newline.
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use model::Scenario;
@@ -86,11 +103,11 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     let origin = format!("{} (seed {seed})", args.input.display());
     let trace = output::write(&shrunk, &out, &origin).map_err(|e| e.to_string())?;
     if args.json {
-        println!("{}", json_report(&shrunk, &out, &trace));
+        out!("{}", json_report(&shrunk, &out, &trace));
     } else {
-        print!("{}", output::render_report(&shrunk));
-        println!("wrote          {} and {}", out.display(), trace.display());
-        println!("check          cargo run --release --bin scenario -- {}", out.display());
+        out_raw!("{}", output::render_report(&shrunk));
+        out!("wrote          {} and {}", out.display(), trace.display());
+        out!("check          cargo run --release --bin scenario -- {}", out.display());
     }
     Ok(ExitCode::SUCCESS)
 }
