@@ -227,7 +227,8 @@ impl<'s> Simulation<'s> {
         }
         if let (Some(log), Some(what)) = (&mut self.event_log, described) {
             let effects = describe_effects(&self.kernel.observations);
-            log.push(EventRecord { index: self.events, at: queued.at.0, digest: self.hasher.value(), what, effects });
+            let choices = self.kernel.choices.drawn();
+            log.push(EventRecord { index: self.events, at: queued.at.0, digest: self.hasher.value(), choices, what, effects });
         }
         self.kernel.observations.clear();
         self.events += 1;

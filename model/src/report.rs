@@ -58,6 +58,9 @@ pub struct EventRecord {
     pub at: u64,
     /// Trace hash after this event.
     pub digest: u64,
+    /// Choices drawn so far (after this event): choice number `i` was drawn by the first event
+    /// whose count exceeds `i`.
+    pub choices: u64,
     /// What the event was.
     pub what: String,
     /// What it did (its observations, abbreviated).

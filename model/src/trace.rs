@@ -95,7 +95,7 @@ impl Trace {
             (None, Some(digests)) => digests
                 .iter()
                 .enumerate()
-                .map(|(i, d)| EventRecord { index: i as u64, at: 0, digest: *d, what: String::new(), effects: String::new() })
+                .map(|(i, d)| EventRecord { index: i as u64, at: 0, digest: *d, choices: 0, what: String::new(), effects: String::new() })
                 .collect(),
             (None, None) => Vec::new(),
         };

@@ -1,0 +1,61 @@
+//! The `shrink` command as a user meets it: it shrinks a failing scenario file and a failing trace,
+//! writes a scenario that loads and fails the same way plus a trace that replays, refuses a passing
+//! run with exit 1 and bad input with exit 2.
+
+use std::path::Path;
+use std::process::Command;
+
+const SHRINK: &str = env!("CARGO_BIN_EXE_shrink");
+
+fn failing_scenario(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string("tests/data/random_run.ron").expect("random run");
+    let text = text.replacen("    faults: (", "    bugs: [DuplicateExitNotification],\n    faults: (", 1);
+    let path = dir.join("failing.ron");
+    std::fs::write(&path, text).expect("written");
+    path
+}
+
+#[test]
+fn shrinks_a_scenario_file_and_writes_a_loadable_repro_with_its_trace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = failing_scenario(dir.path());
+    let out = dir.path().join("repro.ron");
+    let status = Command::new(SHRINK).arg(&input).args(["--seed", "1", "--out"]).arg(&out).output().expect("runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(stdout.contains("identity.one_exit_notification@termination"), "{stdout}");
+    let repro = scenarios::load_scenario(&out).expect("the repro loads");
+    let report = model::run(&repro, &model::RunConfig::seeded(repro.seed));
+    assert!(report.passed(), "the repro expects its violation: {:?}", report.expectations);
+    let trace = replay::files::read_trace(&dir.path().join("repro.trace.ron")).expect("trace written");
+    assert!(replay::replay(&trace, 1).expect("valid").confirmed());
+}
+
+#[test]
+fn shrinks_a_recorded_trace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = failing_scenario(dir.path());
+    let scenario = scenarios::load_scenario(&input).expect("loads");
+    let (trace, _) = replay::record(&scenario, 1);
+    let trace_path = dir.path().join("failing.trace");
+    replay::files::write_trace(&trace_path, &trace).expect("written");
+    let out = dir.path().join("from_trace.ron");
+    let status = Command::new(SHRINK).arg(&trace_path).arg("--out").arg(&out).arg("--json").output().expect("runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json report");
+    assert!(json["after"]["events"].as_u64() < json["before"]["events"].as_u64(), "{json}");
+}
+
+#[test]
+fn a_passing_run_exits_1_and_bad_input_exits_2() {
+    let passing = Command::new(SHRINK).arg("tests/data/random_run.ron").output().expect("runs");
+    assert_eq!(passing.status.code(), Some(1), "{}", String::from_utf8_lossy(&passing.stderr));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.ron");
+    std::fs::write(&bad, "(name: \"x\", tasks: [ (name: 3) ])").expect("written");
+    let out = Command::new(SHRINK).arg(&bad).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.ron:1:"), "{}", String::from_utf8_lossy(&out.stderr));
+    let missing = Command::new(SHRINK).arg("no/such/file.ron").output().expect("runs");
+    assert_eq!(missing.status.code(), Some(2));
+}
