@@ -38,17 +38,27 @@ impl PlantedBug {
         PlantedBug::DuplicateExitNotification,
     ];
 
-    /// The invariant that catches this bug first.
-    pub fn caught_by(self) -> &'static str {
+    /// The invariants that can catch this bug first; the first listed is the one meant to.
+    ///
+    /// `DelegateKeepsSource` is normally caught by the `cap.single_owner` postcondition at the end
+    /// of the delegating event, but if the old owner uses the capability during that same event
+    /// (a capability passer probes right after delegating), `cap.no_use_after_transfer` fires
+    /// first.
+    pub fn caught_by(self) -> &'static [&'static str] {
         match self {
-            PlantedBug::DelegateKeepsSource => "cap.single_owner",
-            PlantedBug::TerminationSkipsInvalidation => "cap.no_use_after_owner_death",
-            PlantedBug::DelayedDeliveryDuplicates => "msg.at_most_once",
-            PlantedBug::RegistryKeepsDeadService => "registry.consistent",
-            PlantedBug::ReuseExecutionIds => "identity.never_reused",
-            PlantedBug::ReceiveNewestFirst => "msg.fifo_per_channel",
-            PlantedBug::DuplicateExitNotification => "identity.one_exit_notification",
+            PlantedBug::DelegateKeepsSource => &["cap.single_owner", "cap.no_use_after_transfer"],
+            PlantedBug::TerminationSkipsInvalidation => &["cap.no_use_after_owner_death"],
+            PlantedBug::DelayedDeliveryDuplicates => &["msg.at_most_once"],
+            PlantedBug::RegistryKeepsDeadService => &["registry.consistent"],
+            PlantedBug::ReuseExecutionIds => &["identity.never_reused"],
+            PlantedBug::ReceiveNewestFirst => &["msg.fifo_per_channel"],
+            PlantedBug::DuplicateExitNotification => &["identity.one_exit_notification"],
         }
+    }
+
+    /// Whether a violation of `invariant` is this bug being caught.
+    pub fn is_caught_by(self, invariant: &str) -> bool {
+        self.caught_by().contains(&invariant)
     }
 }
 

@@ -291,7 +291,7 @@ impl<'s> Simulation<'s> {
         for timer in core::mem::take(&mut self.kernel.timers) {
             match timer {
                 Timer::Wake { task, token, cause, at } => {
-                    let at = at.unwrap_or_else(|| self.kernel.now().after(crate::time::Duration(self.kernel.choices.below(jitter + 1))));
+                    let at = at.unwrap_or_else(|| self.kernel.now().after(crate::time::Duration(self.kernel.choices.below(jitter.saturating_add(1)))));
                     self.schedule(at, Event::Wake { task, token, cause });
                 }
                 Timer::Deliver { at, channel, message } => self.schedule(at, Event::Deliver { channel, message }),

@@ -105,7 +105,7 @@ impl VersionPolicy {
             Compatibility::Unsupported
         } else if major >= self.min_major {
             Compatibility::Compatible
-        } else if major + 1 == self.min_major && self.min_major + 1 > self.current.major {
+        } else if self.min_major == self.current.major && major.checked_add(1) == Some(self.min_major) {
             Compatibility::UpgradeRequired
         } else {
             Compatibility::Unsupported

@@ -30,6 +30,8 @@ pub enum FaultKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Observation {
     TaskSpawned { task: TaskId, exec: ExecutionId, parent: Option<ExecutionId> },
+    /// An identity was created without a task (`create_identity`).
+    IdentityCreated { exec: ExecutionId },
     TaskExited { task: TaskId, exec: ExecutionId, reason: ExitReason },
     ExitNotified { task: TaskId, exec: ExecutionId },
     ChannelCreated { channel: ChannelId, by: TaskId, cap: CapId },
@@ -66,7 +68,7 @@ impl Observation {
     pub fn subsystem(&self) -> &'static str {
         use crate::capability::CapabilityEvent as E;
         match self {
-            Observation::TaskSpawned { .. } => "spawn",
+            Observation::TaskSpawned { .. } | Observation::IdentityCreated { .. } => "spawn",
             Observation::TaskExited { .. } | Observation::ExitNotified { .. } => "termination",
             Observation::ChannelCreated { .. } => "channel",
             Observation::MessageSent { .. }

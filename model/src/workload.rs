@@ -166,7 +166,7 @@ impl WorkloadDriver {
 
     /// Gap before the next operation: uniform in `1..=2*interval`.
     pub fn next_gap(&mut self, kernel: &mut SimulatedKernel) -> Duration {
-        Duration(1 + self.draw(kernel, 2 * self.spec.interval_ns.max(1)))
+        Duration(1 + self.draw(kernel, self.spec.interval_ns.max(1).saturating_mul(2)))
     }
 
     /// Performs one operation (the first call also spawns the workload tasks).

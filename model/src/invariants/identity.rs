@@ -29,6 +29,11 @@ impl IdentityMonitor {
                 });
                 self.newest = self.newest.max(Some(*exec));
             }
+            Observation::IdentityCreated { exec } => {
+                let fresh = self.newest.is_none_or(|n| *exec > n);
+                c.check(Invariant::IdentityNeverReused, fresh, || (format!("identity {exec} created although not newer than the already used ones"), vec![format!("{exec}")]));
+                self.newest = self.newest.max(Some(*exec));
+            }
             Observation::TaskExited { task, exec, .. } => {
                 let first = self.exited.insert(task.0);
                 c.check(Invariant::IdentityOneExitNotification, first, || (format!("{task} terminated twice"), vec![format!("{task}")]));

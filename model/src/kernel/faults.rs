@@ -2,6 +2,7 @@
 //! counts received messages for `CrashAfterMessages` (semantics in `crate::fault`).
 
 use crate::choices::Choices;
+use crate::message::ServiceId;
 use crate::fault::{FaultPlan, FaultScope, FaultTrigger, LifecycleFault, MessageFault, MessageFaultRule};
 use crate::time::Instant;
 use alloc::string::String;
@@ -31,18 +32,18 @@ impl FaultInjector {
     }
 
     /// The send fault to inject, if any (first firing rule in plan order).
-    pub fn on_send(&mut self, service: Option<&str>, task: &str, now: Instant, choices: &mut Choices) -> Option<MessageFault> {
-        self.first_firing(false, service, task, now, choices)
+    pub fn on_send(&mut self, services: &[ServiceId], task: &str, now: Instant, choices: &mut Choices) -> Option<MessageFault> {
+        self.first_firing(false, services, task, now, choices)
     }
 
     /// Whether to inject a receive failure.
-    pub fn on_receive(&mut self, service: Option<&str>, task: &str, now: Instant, choices: &mut Choices) -> bool {
-        self.first_firing(true, service, task, now, choices).is_some()
+    pub fn on_receive(&mut self, services: &[ServiceId], task: &str, now: Instant, choices: &mut Choices) -> bool {
+        self.first_firing(true, services, task, now, choices).is_some()
     }
 
-    fn first_firing(&mut self, receive: bool, service: Option<&str>, task: &str, now: Instant, choices: &mut Choices) -> Option<MessageFault> {
+    fn first_firing(&mut self, receive: bool, services: &[ServiceId], task: &str, now: Instant, choices: &mut Choices) -> Option<MessageFault> {
         for (i, rule) in self.rules.iter().enumerate() {
-            if rule.fault.on_receive() != receive || !scope_matches(&rule.on, service, task) {
+            if rule.fault.on_receive() != receive || !scope_matches(&rule.on, services, task) {
                 continue;
             }
             self.tried[i] += 1;
@@ -75,10 +76,10 @@ impl FaultInjector {
     }
 }
 
-fn scope_matches(scope: &FaultScope, service: Option<&str>, task: &str) -> bool {
+fn scope_matches(scope: &FaultScope, services: &[ServiceId], task: &str) -> bool {
     match scope {
         FaultScope::Any => true,
-        FaultScope::Service(s) => service == Some(s.as_str()),
+        FaultScope::Service(s) => services.iter().any(|x| x.0 == *s),
         FaultScope::Task(t) => t == task,
     }
 }

@@ -90,8 +90,8 @@ pub struct ChannelRecord {
     pub id: ChannelId,
     pub queue: VecDeque<MessageEnvelope>,
     pub waiters: Vec<TaskId>,
-    /// The service currently registered on this channel.
-    pub service: Option<ServiceId>,
+    /// The services currently registered on this channel (a channel may serve several).
+    pub services: Vec<ServiceId>,
     /// The capability that authorises registering this channel.
     pub cap: CapId,
 }
@@ -120,6 +120,7 @@ pub struct SimulatedKernel {
     channels: Vec<ChannelRecord>,
     registry: BTreeMap<ServiceId, Registration>,
     exec_owner: BTreeMap<ExecutionId, TaskId>,
+    detached_identities: BTreeMap<ExecutionId, IdentityMetadata>,
     newest_by_name: BTreeMap<String, TaskId>,
     table: AuthorityTable,
     audit: AuditLog,
@@ -149,6 +150,7 @@ impl SimulatedKernel {
             channels: Vec::new(),
             registry: BTreeMap::new(),
             exec_owner: BTreeMap::new(),
+            detached_identities: BTreeMap::new(),
             newest_by_name: BTreeMap::new(),
             table: AuthorityTable::default(),
             audit: AuditLog::default(),
@@ -207,7 +209,8 @@ impl SimulatedKernel {
         core::mem::take(&mut self.audit)
     }
     pub fn get_identity(&self, exec: ExecutionId) -> Option<&IdentityMetadata> {
-        self.exec_owner.get(&exec).and_then(|t| self.task(*t)).map(|t| &t.identity)
+        let of_task = self.exec_owner.get(&exec).and_then(|t| self.task(*t)).map(|t| &t.identity);
+        of_task.or_else(|| self.detached_identities.get(&exec))
     }
     pub fn get_task_identity(&self, task: TaskId) -> Option<ExecutionId> {
         self.task(task).map(|t| t.identity.execution_id)
@@ -260,6 +263,10 @@ impl SimulatedKernel {
             }
             if let Some(cap) = descriptor.capabilities.iter().find(|c| !self.is_capability_valid(**c, spawner)) {
                 return Err(KernelError::SpawnFailed(alloc::format!("spawner does not hold {cap}")));
+            }
+            let caps = &descriptor.capabilities;
+            if let Some(cap) = caps.iter().enumerate().find_map(|(i, c)| caps[..i].contains(c).then_some(c)) {
+                return Err(KernelError::SpawnFailed(alloc::format!("{cap} is listed twice: a capability moves once")));
             }
         }
         let id = TaskId(self.tasks.len() as u64);
@@ -341,7 +348,7 @@ impl SimulatedKernel {
         for service in services {
             if self.registry.get(&service).is_some_and(|r| r.task == task) {
                 let reg = self.registry.remove(&service).expect("checked above");
-                self.channels[reg.channel.index()].service = None;
+                self.channels[reg.channel.index()].services.retain(|s| *s != service);
                 self.observe(Observation::ServiceDeregistered { service, task });
             }
         }
@@ -363,14 +370,40 @@ impl SimulatedKernel {
 
     /// Takes the unread exit notifications of `task`'s children.
     pub fn take_exit_notifications(&mut self, task: TaskId) -> Vec<ExitNotification> {
-        core::mem::take(&mut self.task_mut(task).inbox)
+        self.tasks.get_mut(task.index()).map(|t| core::mem::take(&mut t.inbox)).unwrap_or_default()
+    }
+
+    /// Clears the global exit-notification log (the seed's `clear_exit_notifications`); parents'
+    /// unread inboxes are not affected.
+    pub fn clear_exit_notifications(&mut self) {
+        self.exit_log.clear();
+    }
+
+    /// Creates an execution identity that no task runs under yet (the seed's `create_identity`);
+    /// the id comes from the same counter as task identities, so it is never reused either.
+    pub fn create_identity(&mut self, kind: IdentityKind, domain: TrustDomain, name: &str, parent: Option<ExecutionId>) -> ExecutionId {
+        let exec = ExecutionId(self.exec_ids.mint());
+        let metadata = IdentityMetadata {
+            execution_id: exec,
+            kind,
+            task_id: None,
+            parent_id: parent,
+            creator_id: parent,
+            created_at_nanos: self.now.nanos(),
+            trust_domain: domain,
+            name: name.to_string(),
+        };
+        self.detached_identities.insert(exec, metadata);
+        self.observe(Observation::IdentityCreated { exec });
+        exec
     }
 
     // ----- parking and waking (used by the event loop) -----------------------------------
 
     /// Parks `task` until a message on `channel`, a child exit, or `deadline`.
     pub fn park(&mut self, task: TaskId, channel: Option<ChannelId>, deadline: Option<Instant>) {
-        let TaskState::Parked { token, .. } = self.tasks[task.index()].state else { return };
+        let Some(TaskState::Parked { token, .. }) = self.tasks.get(task.index()).map(|t| t.state) else { return };
+        let channel = channel.filter(|c| c.index() < self.channels.len());
         let token = token + 1;
         self.task_mut(task).state = TaskState::Parked { channel, token, wake_pending: false };
         if let Some(at) = deadline {
@@ -412,7 +445,7 @@ impl SimulatedKernel {
         }
         let id = ChannelId(self.channels.len() as u64);
         let cap = self.mint(by, "channel".to_string(), false);
-        self.channels.push(ChannelRecord { id, queue: VecDeque::new(), waiters: Vec::new(), service: None, cap });
+        self.channels.push(ChannelRecord { id, queue: VecDeque::new(), waiters: Vec::new(), services: Vec::new(), cap });
         self.observe(Observation::ChannelCreated { channel: id, by, cap });
         Ok(id)
     }
@@ -447,9 +480,9 @@ impl SimulatedKernel {
     }
 
     fn send_fault(&mut self, by: TaskId, channel: ChannelId) -> Option<MessageFault> {
-        let service = self.channels[channel.index()].service.as_ref().map(|s| s.0.as_str());
+        let services = &self.channels[channel.index()].services;
         let task = self.tasks[by.index()].name.as_str();
-        self.faults.on_send(service, task, self.now, &mut self.choices)
+        self.faults.on_send(services, task, self.now, &mut self.choices)
     }
 
     fn drop_message(&mut self, msg: MessageId, channel: ChannelId) {
@@ -471,7 +504,9 @@ impl SimulatedKernel {
 
     /// Enqueues a message whose delay has ended.
     pub fn deliver_delayed(&mut self, channel: ChannelId, message: MessageEnvelope) {
-        self.enqueue(channel, message);
+        if channel.index() < self.channels.len() {
+            self.enqueue(channel, message);
+        }
     }
 
     fn enqueue(&mut self, channel: ChannelId, message: MessageEnvelope) {
@@ -509,8 +544,7 @@ impl SimulatedKernel {
             return Err(KernelError::Timeout);
         }
         let task = self.tasks[by.index()].name.as_str();
-        let service = ch.service.as_ref().map(|s| s.0.as_str());
-        if self.faults.on_receive(service, task, self.now, &mut self.choices) {
+        if self.faults.on_receive(&ch.services, task, self.now, &mut self.choices) {
             return Err(self.fail_receive(by, channel));
         }
         let queue = &mut self.channels[channel.index()].queue;
@@ -560,7 +594,7 @@ impl SimulatedKernel {
         }
         self.registry.insert(service.clone(), Registration { channel, task: by });
         self.task_mut(by).services.push(service.clone());
-        self.channels[channel.index()].service = Some(service.clone());
+        self.channels[channel.index()].services.push(service.clone());
         self.observe(Observation::ServiceRegistered { service, channel, task: by });
         Ok(())
     }
