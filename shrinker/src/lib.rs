@@ -11,10 +11,13 @@
 //! 3. delete array elements anywhere in the scenario (tasks with everything naming them, steps,
 //!    fault rules, lifecycle faults, capabilities, children, ...) in chunks, halving the chunk size
 //!    down to single elements;
-//! 4. simplify variants (random or periodic fault triggers become `Always`, behaviours `Idle`,
+//! 4. merge tasks (drop one task and let another take every part that named it), fold `Grant`
+//!    steps into the granted task's initial capabilities, and fold an idle task's
+//!    `CreateChannel` + `Register` steps into a `Server` behaviour (the same kernel operations);
+//! 5. simplify variants (random or periodic fault triggers become `Always`, behaviours `Idle`,
 //!    restart policies `Never`);
-//! 5. lower numbers (times, counts, delays, sizes, scheduling jitter) to 0 or by halving;
-//! 6. shrink the choice list: delete chunks, zero chunks, lower single values.
+//! 6. lower numbers (times, counts, delays, sizes, scheduling jitter) to 0 or by halving;
+//! 7. shrink the choice list: delete chunks, zero chunks, lower single values.
 //!
 //! Shrinking is deterministic: passes visit the scenario in a fixed order and only the execution
 //! budget bounds them (a wall-clock limit exists as a safety stop and is reported when it hits).
@@ -188,6 +191,9 @@ impl Shrinker<'_> {
         loop {
             let round_start = self.best_key;
             self.delete_elements();
+            self.merge_tasks();
+            self.fold_grants();
+            self.fold_services();
             self.simplify_variants();
             self.lower_numbers();
             self.shrink_choices();
@@ -313,7 +319,84 @@ impl Shrinker<'_> {
         }
     }
 
-    /// Pass 4: simpler variants.
+    /// Pass 4a: for each pair of top-level tasks, drop the first and rename every mention of it
+    /// to the second.
+    fn merge_tasks(&mut self) {
+        self.pass = "merge tasks";
+        let mut i = 0;
+        while i < self.best.scenario.tasks.len() && !self.exhausted() {
+            let names: Vec<String> = self.best.scenario.tasks.iter().map(|t| t.name.clone()).collect();
+            let merged = names.iter().enumerate().filter(|(j, _)| *j != i).any(|(_, into)| {
+                let mut candidate = tree::to_tree(&self.best.scenario);
+                if let Some(Value::Array(tasks)) = candidate.get_mut("tasks") {
+                    tasks.remove(i);
+                }
+                tree::rename(&mut candidate, &names[i], into);
+                self.test_tree(&candidate)
+            });
+            if !merged {
+                i += 1;
+            }
+        }
+    }
+
+    /// Pass 4b: a `Grant` step becomes an initial capability of the top-level task it names.
+    fn fold_grants(&mut self) {
+        self.pass = "fold grants";
+        let mut i = 0;
+        while i < self.best.scenario.steps.len() && !self.exhausted() {
+            let step = &self.best.scenario.steps[i];
+            let folded = match &step.op {
+                model::scenario::StepOp::Grant { task, cap, kind, durable } => {
+                    let mut s = self.best.scenario.clone();
+                    let grant = model::scenario::CapGrant { label: cap.clone(), kind: kind.clone(), durable: *durable };
+                    match s.tasks.iter_mut().find(|t| t.name == *task) {
+                        Some(spec) => {
+                            spec.caps.push(grant);
+                            s.steps.remove(i);
+                            self.test(s, self.best.choices.clone())
+                        }
+                        None => false,
+                    }
+                }
+                _ => false,
+            };
+            if !folded {
+                i += 1;
+            }
+        }
+    }
+
+    /// Pass 4c: an idle task that creates a channel and registers a service on it by steps
+    /// becomes a `Server` of that service (its start does exactly those two operations); later
+    /// steps move 1 ns so they still come after the server's start.
+    fn fold_services(&mut self) {
+        use model::scenario::{Behaviour, StepOp};
+        self.pass = "fold services";
+        let steps = self.best.scenario.steps.clone();
+        for (r, reg) in steps.iter().enumerate() {
+            let StepOp::Register { task, service, channel } = &reg.op else { continue };
+            let created = steps.iter().position(|s| matches!(&s.op, StepOp::CreateChannel { task: t, channel: c, .. } if t == task && c == channel));
+            let (Some(c), Some(spec)) = (created, self.best.scenario.tasks.iter().position(|t| t.name == *task)) else { continue };
+            if self.best.scenario.tasks[spec].behaviour != Behaviour::Idle || self.exhausted() {
+                continue;
+            }
+            let mut s = self.best.scenario.clone();
+            s.tasks[spec].behaviour = Behaviour::Server { service: service.clone(), version: Default::default(), min_major: None, work_ns: 0 };
+            let after = reg.at_ns.max(steps[c].at_ns);
+            s.steps = steps.iter().enumerate().filter(|(i, _)| *i != r && *i != c).map(|(_, st)| st.clone()).collect();
+            for st in &mut s.steps {
+                if st.at_ns <= after {
+                    st.at_ns = after + 1;
+                }
+            }
+            if self.test(s, self.best.choices.clone()) {
+                return;
+            }
+        }
+    }
+
+    /// Pass 5: simpler variants.
     fn simplify_variants(&mut self) {
         self.pass = "simplify variants";
         let tree = tree::to_tree(&self.best.scenario);
@@ -331,7 +414,7 @@ impl Shrinker<'_> {
         }
     }
 
-    /// Pass 5: numbers toward zero: try 0, then half; repeat while a try is kept.
+    /// Pass 6: numbers toward zero: try 0, then half; repeat while a try is kept.
     fn lower_numbers(&mut self) {
         self.pass = "lower numbers";
         for path in tree::number_paths(&tree::to_tree(&self.best.scenario)) {
@@ -354,7 +437,7 @@ impl Shrinker<'_> {
         }
     }
 
-    /// Pass 6: the choice list — delete chunks, zero chunks, lower single values.
+    /// Pass 7: the choice list — delete chunks, zero chunks, lower single values.
     fn shrink_choices(&mut self) {
         self.pass = "shrink choices";
         let edits: [fn(&mut Vec<u64>, usize, usize); 2] = [

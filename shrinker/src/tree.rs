@@ -105,3 +105,13 @@ pub fn structural_size(tree: &Value) -> u64 {
 pub fn numeric_sum(tree: &Value) -> u128 {
     walk(tree).iter().filter_map(|(_, v)| v.as_u64()).map(u128::from).sum()
 }
+
+/// Replaces every string equal to `from` by `to`, anywhere in the tree.
+pub fn rename(v: &mut Value, from: &str, to: &str) {
+    match v {
+        Value::String(s) if s == from => *s = to.to_string(),
+        Value::Array(items) => items.iter_mut().for_each(|i| rename(i, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|x| rename(x, from, to)),
+        _ => {}
+    }
+}
