@@ -61,7 +61,8 @@ pub fn run(scenario: &Scenario, config: &RunConfig) -> RunReport {
     Simulation::new(scenario, config).run()
 }
 
-/// One thing that happens at one virtual time.
+/// One thing that happens at one virtual time. Its encoding is hashed into the trace: add new
+/// variants at the end only.
 #[derive(Clone, Debug, Serialize)]
 pub enum Event {
     /// Spawn scenario task number `task` (top-level tasks only).

@@ -27,11 +27,12 @@ pub enum FaultKind {
 }
 
 /// One effect of a kernel operation.
+///
+/// The trace hash encodes each observation with postcard, which writes the variant's index: add
+/// new variants at the end only, or every recorded trace stops replaying.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Observation {
     TaskSpawned { task: TaskId, exec: ExecutionId, parent: Option<ExecutionId> },
-    /// An identity was created without a task (`create_identity`).
-    IdentityCreated { exec: ExecutionId },
     TaskExited { task: TaskId, exec: ExecutionId, reason: ExitReason },
     ExitNotified { task: TaskId, exec: ExecutionId },
     ChannelCreated { channel: ChannelId, by: TaskId, cap: CapId },
@@ -60,6 +61,8 @@ pub enum Observation {
     Lifecycle { supervisor: TaskId, slot: u32, child: Option<ExecutionId>, from: LifecycleState, to: LifecycleState },
     FaultInjected(FaultKind),
     StepDone { step: u32, result: Result<(), KernelErrorKind> },
+    /// An identity was created without a task (`create_identity`).
+    IdentityCreated { exec: ExecutionId },
 }
 
 impl Observation {

@@ -1,0 +1,77 @@
+//! The scenario library as a data-driven test suite.
+//!
+//! Every `scenarios/*.ron` and `scenarios/regressions/*.ron` file must load, meet every
+//! expectation it states when run with its own seed, and give the same trace hash twice. The
+//! summary and the capability audit log of each library scenario are `insta` snapshots, so any
+//! behaviour change shows up in review. Every `scenarios/regressions/*.trace.ron` (or `.trace`)
+//! must replay bit for bit: a shrunk repro dropped into `regressions/` is a regression test that
+//! replays exactly, without re-shrinking.
+
+use model::{run, RunConfig};
+use scenarios::{load_scenario, render_audit, render_summary};
+use std::path::{Path, PathBuf};
+
+/// Scenario files (not traces) in `dir`, sorted by name.
+fn scenario_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "ron") && !p.to_string_lossy().ends_with(".trace.ron"));
+    files.sort();
+    files
+}
+
+fn trace_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| {
+        let name = p.to_string_lossy();
+        name.ends_with(".trace.ron") || name.ends_with(".trace")
+    });
+    files.sort();
+    files
+}
+
+fn name(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Runs one file: expectations met, deterministic; returns the report.
+fn check_file(path: &Path) -> model::RunReport {
+    let scenario = load_scenario(path).unwrap_or_else(|e| panic!("{e}"));
+    let report = run(&scenario, &RunConfig::seeded(scenario.seed));
+    let unmet: Vec<_> = report.expectations.iter().filter(|e| !e.met).collect();
+    assert!(unmet.is_empty(), "{}: unmet expectations {unmet:#?}", path.display());
+    let again = run(&scenario, &RunConfig::seeded(scenario.seed));
+    assert_eq!(report.trace_hash, again.trace_hash, "{}: not deterministic", path.display());
+    report
+}
+
+#[test]
+fn library_scenarios_meet_their_expectations_and_match_snapshots() {
+    let files = scenario_files(".");
+    assert!(files.len() >= 10, "expected at least 10 scenario files, found {}", files.len());
+    for path in files {
+        let report = check_file(&path);
+        let shown = format!("scenarios/{}.ron", name(&path));
+        insta::assert_snapshot!(format!("summary_{}", name(&path)), render_summary(&report, &shown));
+        insta::assert_snapshot!(format!("audit_{}", name(&path)), render_audit(&report));
+    }
+}
+
+#[test]
+fn regression_scenarios_still_fail_as_recorded() {
+    for path in scenario_files("regressions") {
+        check_file(&path);
+    }
+}
+
+#[test]
+fn regression_traces_replay_exactly() {
+    for path in trace_files("regressions") {
+        let trace = replay::files::read_trace(&path).unwrap_or_else(|e| panic!("{e}"));
+        let report = replay::replay(&trace, 3).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(report.confirmed(), "{}: {:?}", path.display(), report.divergence);
+    }
+}
