@@ -209,12 +209,18 @@ impl WorkloadDriver {
         OPS[OPS.len() - 1]
     }
 
-    fn any_task(&mut self, kernel: &mut SimulatedKernel) -> Option<TaskId> {
-        if self.tasks.is_empty() {
+    /// A random element of `items` (a workload decision), or `None` if there is none.
+    fn pick<T: Copy>(&mut self, kernel: &mut SimulatedKernel, items: impl Fn(&Self) -> &[T]) -> Option<T> {
+        let len = items(self).len();
+        if len == 0 {
             return None;
         }
-        let i = self.draw_index(kernel, self.tasks.len());
-        Some(self.tasks[i])
+        let i = self.draw_index(kernel, len);
+        Some(items(self)[i])
+    }
+
+    fn any_task(&mut self, kernel: &mut SimulatedKernel) -> Option<TaskId> {
+        self.pick(kernel, |w| &w.tasks)
     }
 
     fn spawn(&mut self, kernel: &mut SimulatedKernel) {
@@ -331,11 +337,7 @@ impl WorkloadDriver {
     }
 
     fn any_channel(&mut self, kernel: &mut SimulatedKernel) -> Option<ChannelId> {
-        if self.channels.is_empty() {
-            return None;
-        }
-        let i = self.draw_index(kernel, self.channels.len());
-        Some(self.channels[i])
+        self.pick(kernel, |w| &w.channels)
     }
 
     fn send(&mut self, kernel: &mut SimulatedKernel) {

@@ -23,3 +23,22 @@ pub fn record(scenario: &Scenario, seed: u64) -> (Trace, RunReport) {
     let report = model::run(scenario, &config);
     (Trace::from_run(scenario, seed, &report), report)
 }
+
+/// Writes a line to stdout; a closed pipe (`| head`) ends the output quietly instead of
+/// panicking. Shared by the harness' command-line tools.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Like [`out!`] without the newline.
+#[macro_export]
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}

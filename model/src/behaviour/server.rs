@@ -16,11 +16,17 @@ use crate::scenario::Behaviour;
 use crate::time::Duration;
 use alloc::string::String;
 
-/// Creates a channel and registers `service` on it.
-fn open_service(ctx: &mut Ctx<'_>, service: &ServiceId) -> Result<ChannelId, KernelError> {
-    let channel = ctx.api.create_channel()?;
-    ctx.api.register_service(service.clone(), channel)?;
-    Ok(channel)
+/// The channel `service` is registered on, opened (created and registered) on first use; a task
+/// that cannot register its service fails.
+fn service_channel(slot: &mut Option<ChannelId>, ctx: &mut Ctx<'_>, service: &ServiceId) -> Result<ChannelId, Next> {
+    if let Some(c) = *slot {
+        return Ok(c);
+    }
+    let opened: Result<ChannelId, KernelError> = ctx.api.create_channel().and_then(|c| ctx.api.register_service(service.clone(), c).map(|()| c));
+    match opened {
+        Ok(c) => Ok(*slot.insert(c)),
+        Err(e) => Err(Next::fail(&alloc::format!("cannot register {service}: {e}"))),
+    }
 }
 
 /// An echo server with a schema-version window.
@@ -43,12 +49,9 @@ impl Server {
     }
 
     pub fn step(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        let channel = match self.channel {
-            Some(c) => c,
-            None => match open_service(ctx, &self.service) {
-                Ok(c) => *self.channel.insert(c),
-                Err(e) => return Next::fail(&alloc::format!("cannot register {}: {e}", self.service)),
-            },
+        let channel = match service_channel(&mut self.channel, ctx, &self.service) {
+            Ok(c) => c,
+            Err(next) => return next,
         };
         loop {
             match ctx.api.receive_message(channel, None) {
@@ -90,12 +93,9 @@ impl Forwarder {
     }
 
     pub fn step(&mut self, ctx: &mut Ctx<'_>) -> Next {
-        let channel = match self.channel {
-            Some(c) => c,
-            None => match open_service(ctx, &self.service) {
-                Ok(c) => *self.channel.insert(c),
-                Err(e) => return Next::fail(&alloc::format!("cannot register {}: {e}", self.service)),
-            },
+        let channel = match service_channel(&mut self.channel, ctx, &self.service) {
+            Ok(c) => c,
+            Err(next) => return next,
         };
         while let Ok(request) = ctx.api.receive_message(channel, None) {
             self.forward(ctx, request);

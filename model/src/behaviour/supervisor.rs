@@ -10,7 +10,13 @@
 //!   restart after the policy's delay (exponential backoff doubles the base delay per restart).
 //!
 //! A restart spawns a new task (new task id, new execution id) with the same spec
-//! (`Restarting → Starting → Running`) and re-binds the dead child's durable capabilities to it.
+//! (`Restarting → Starting → Running`) and re-binds the dead child's durable capabilities to it;
+//! of the spec's initial capabilities only the non-durable ones are granted again, so durable ones
+//! never multiply across restarts.
+//!
+//! Deliberately absent (the seed lists it as future work): cascade termination. When a
+//! supervisor dies its children keep running, and a restarted supervisor spawns a fresh set beside
+//! them (whose servers then cannot register their names).
 //! Every transition is reported to the `lifecycle.valid_transition` invariant.
 
 use super::{Ctx, Next};
@@ -86,7 +92,12 @@ impl Supervisor {
                 if let Some(dead) = previous {
                     ctx.api.kernel.rebind_durable_capabilities(dead, handle.task_id);
                 }
-                ctx.spawned.push((handle.task_id, self.children[i].spec.clone()));
+                let mut spec = self.children[i].spec.clone();
+                if previous.is_some() {
+                    // Durable capabilities came back by re-binding; only the others are granted anew.
+                    spec.caps.retain(|c| !c.durable);
+                }
+                ctx.spawned.push((handle.task_id, spec));
                 self.transition(i, LifecycleState::Running, ctx);
             }
             Err(_) => self.transition(i, LifecycleState::Failed, ctx),

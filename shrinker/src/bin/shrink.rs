@@ -2,22 +2,7 @@
 //! that fails the same way, written as a `.ron` file plus its trace.
 
 
-/// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
-/// Like `out!` without the newline.
-macro_rules! out_raw {
-    ($($arg:tt)*) => {{
-        use std::io::Write;
-        let _ = write!(std::io::stdout(), $($arg)*);
-    }};
-}
-
+use replay::{out, out_raw};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use model::Scenario;
