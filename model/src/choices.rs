@@ -26,17 +26,23 @@ pub struct Choices {
     source: Source,
     record: Option<Vec<u64>>,
     drawn: u64,
+    /// Running FNV-1a digest of every value drawn (folded into each event's trace digest, so a
+    /// replay with an edited choice diverges exactly at the event that drew it).
+    digest: u64,
 }
+
+const DIGEST_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const DIGEST_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 impl Choices {
     /// Choices drawn from a generator seeded with `seed`.
     pub fn seeded(seed: u64) -> Self {
-        Choices { source: Source::Seeded(ChaCha8Rng::seed_from_u64(seed)), record: None, drawn: 0 }
+        Choices { source: Source::Seeded(ChaCha8Rng::seed_from_u64(seed)), record: None, drawn: 0, digest: DIGEST_OFFSET }
     }
 
     /// Choices read back from a recorded list.
     pub fn replaying(list: Vec<u64>) -> Self {
-        Choices { source: Source::Replay { list, pos: 0 }, record: None, drawn: 0 }
+        Choices { source: Source::Replay { list, pos: 0 }, record: None, drawn: 0, digest: DIGEST_OFFSET }
     }
 
     /// Also keep every value drawn, so the run can be written as a trace.
@@ -60,6 +66,7 @@ impl Choices {
             }
         };
         self.drawn += 1;
+        self.digest = (self.digest ^ value).wrapping_mul(DIGEST_PRIME);
         if let Some(record) = &mut self.record {
             record.push(value);
         }
@@ -79,6 +86,11 @@ impl Choices {
     /// An index into a collection of `len` items (0 when empty).
     pub fn index(&mut self, len: usize) -> usize {
         self.below(len as u64) as usize
+    }
+
+    /// Digest of every value drawn so far.
+    pub fn digest(&self) -> u64 {
+        self.digest
     }
 
     /// How many values have been drawn.

@@ -6,7 +6,7 @@
 //! timeout), delivering a delayed message, a scenario step, a workload operation, a timed crash.
 //! Per event: take it (O(log n)), let it act on the kernel, apply lifecycle crashes, schedule the
 //! timers the kernel asked for, check the invariants on the event's observations, and fold the
-//! event and its observations into the trace hash.
+//! event, its observations and the digest of the choices drawn so far into the trace hash.
 
 use crate::behaviour::{Ctx, Next, TaskBehaviour};
 use crate::capability::AuditKind;
@@ -223,6 +223,7 @@ impl<'s> Simulation<'s> {
         for obs in &self.kernel.observations {
             self.hasher.feed(obs);
         }
+        self.hasher.feed(&self.kernel.choices.digest());
         if let Some(d) = &mut self.digests {
             d.push(self.hasher.value());
         }

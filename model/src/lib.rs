@@ -12,6 +12,10 @@
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+// The `arbitrary` derive names `std`; the feature is for host-side fuzzing only, so the default
+// build (the one `kernel_bare` links) stays free of `std`.
+#[cfg(feature = "arbitrary")]
+extern crate std;
 
 pub mod behaviour;
 pub mod bugs;

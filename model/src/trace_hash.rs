@@ -1,4 +1,5 @@
-//! The trace hash: a running 64-bit FNV-1a hash over every event and its observations, fed by
+//! The trace hash: a running 64-bit FNV-1a hash over every event, its observations and the
+//! digest of the random choices drawn so far, fed by
 //! their canonical `postcard` encoding (a stable, documented wire format), so it is the same on
 //! every host and in `kernel_bare`. No pointer, no `Hash` impl of the standard library, no wall
 //! clock goes in. The hash after each event is that event's digest, which traces record and replay
