@@ -25,6 +25,7 @@ pub mod engine;
 pub mod error;
 pub mod expect;
 pub mod fault;
+pub mod generate;
 pub mod identity;
 pub mod ids;
 pub mod invariants;
