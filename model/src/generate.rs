@@ -242,3 +242,25 @@ fn trigger(g: &mut Gen<'_>) -> FaultTrigger {
         _ => FaultTrigger::Chance { per_mille: 1 + g.upto(50) as u16 },
     }
 }
+
+/// A fuzzer's input read as a run: 8-byte little-endian words become choices; the first
+/// `generation` words (or all, if fewer) drive [`generate`], the rest drive the run itself
+/// (exhausted lists read as zeros). Fuzz targets and the artifact-to-trace command share this,
+/// so a crash artifact maps to exactly one `(scenario, run choices)` pair.
+pub fn fuzz_case(bytes: &[u8], config: &GenConfig) -> (Scenario, Vec<u64>) {
+    let words: Vec<u64> = bytes
+        .chunks(8)
+        .map(|c| {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(w)
+        })
+        .collect();
+    let split = words.len().min(FUZZ_GENERATION_WORDS);
+    let mut choices = Choices::replaying(words[..split].to_vec());
+    let scenario = generate(&mut choices, config);
+    (scenario, words[split..].to_vec())
+}
+
+/// How many leading words of a fuzz input shape the scenario.
+pub const FUZZ_GENERATION_WORDS: usize = 64;
