@@ -6,8 +6,10 @@
 //! values drawn can be recorded. When replaying or shrinking, they come from a recorded list, so a
 //! run is exactly `(scenario, choice list)`.
 //!
-//! Replay rules (so a shrinker may edit the list freely): a recorded value larger than the bound
-//! is clamped to `bound - 1`; once the list is exhausted every draw returns 0, the simplest choice.
+//! Replay rules (so a shrinker or a fuzzer may supply any list): a value at or above the bound is
+//! taken modulo the bound (recorded values are always below it, so replay is exact, and a fuzzer's
+//! arbitrary words become uniform decisions); once the list is exhausted every draw returns 0, the
+//! simplest choice.
 //! A draw with `bound <= 1` has only one answer and consumes nothing.
 
 use alloc::vec::Vec;
@@ -62,7 +64,7 @@ impl Choices {
             Source::Replay { list, pos } => {
                 let v = list.get(*pos).copied().unwrap_or(0);
                 *pos += 1;
-                v.min(bound - 1)
+                v % bound
             }
         };
         self.drawn += 1;

@@ -22,6 +22,11 @@ use std::time::{Duration, Instant};
 /// subsystem) and is written as a readable scenario with explicit steps and faults, plus its
 /// trace (`<out>.trace.ron`). Ctrl-C stops early and writes the best result so far.
 ///
+/// With --fuzz-artifact, INPUT is a crash file of the `generated_run` cargo-fuzz target: its bytes
+/// are decoded exactly as the target decodes them (scenario from the first words, run choices
+/// from the rest; the planted bug from --bug, as PANDAGEN_FUZZ_BUG was set for the fuzzer), its
+/// trace is written beside the output, and the run is shrunk.
+///
 /// Exit codes: 0 shrunk and written; 1 the run does not fail (nothing to shrink); 2 bad input.
 #[derive(Parser, Debug)]
 #[command(name = "shrink", version)]
@@ -43,6 +48,12 @@ struct Args {
     /// Print the shrink report as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// INPUT is a crash artifact of the `generated_run` fuzz target.
+    #[arg(long)]
+    fuzz_artifact: bool,
+    /// Planted bug the fuzzer ran with (with --fuzz-artifact).
+    #[arg(long)]
+    bug: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -56,8 +67,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// The generated run a `generated_run` fuzz artifact encodes.
+fn fuzz_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
+    let bytes = std::fs::read(&args.input).map_err(|e| format!("{}: cannot read: {e}", args.input.display()))?;
+    let bugs = match &args.bug {
+        None => Vec::new(),
+        Some(name) => vec![model::bugs::PlantedBug::ALL.into_iter().find(|b| format!("{b:?}") == *name).ok_or_else(|| format!("unknown planted bug `{name}`"))?],
+    };
+    let config = model::generate::GenConfig { swarm: true, max_workload_ops: 200, bugs };
+    let (scenario, choices) = model::generate::fuzz_case(&bytes, &config);
+    Ok((scenario, choices, 0))
+}
+
 /// The failing run to shrink: scenario, choices, seed.
 fn load_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
+    if args.fuzz_artifact {
+        return fuzz_input(args);
+    }
     if let Ok(trace) = replay::files::read_trace(&args.input) {
         return Ok((trace.scenario, trace.choices, trace.seed));
     }

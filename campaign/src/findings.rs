@@ -1,0 +1,94 @@
+//! Findings: one directory per failure signature, `findings/<signature>/`, holding
+//! `finding.json` (signature, first seed, first/last seen, hits, shrink summary), `original.trace`
+//! (the generated run that first failed, binary) and, once shrunk, `shrunk.ron` and
+//! `shrunk.trace.ron`. Every file is written atomically; `finding.json` is written first, so a
+//! finding interrupted before shrinking is known on resume and shrunk then.
+
+use crate::RunSpec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Signature of a run whose determinism re-check gave another hash.
+pub const NONDETERMINISM: &str = "determinism@engine";
+
+/// The shrink of a finding's first run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShrinkSummary {
+    pub events_before: u64,
+    pub events_after: u64,
+    pub executions: u64,
+    pub slippage: u64,
+    pub deterministic: bool,
+    /// The signature of the shrunk scenario (equal to the finding's).
+    pub signature: String,
+}
+
+/// What `finding.json` holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub signature: String,
+    pub first_seed: u64,
+    pub first_seen_s: f64,
+    pub last_seen_s: f64,
+    pub hits: u64,
+    pub shrunk: Option<ShrinkSummary>,
+}
+
+/// The directory name of a signature (`cap.single_owner@capability.delegate` →
+/// `cap.single_owner__capability.delegate`).
+pub fn dir_name(signature: &str) -> String {
+    signature.replace('@', "__").chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
+}
+
+pub fn finding_dir(campaign: &Path, signature: &str) -> PathBuf {
+    campaign.join("findings").join(dir_name(signature))
+}
+
+/// Every finding of a campaign directory, by signature.
+pub fn load_all(campaign: &Path) -> Result<BTreeMap<String, Finding>, String> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(campaign.join("findings")) else { return Ok(out) };
+    for entry in entries.flatten() {
+        let path = entry.path().join("finding.json");
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let finding: Finding = serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        out.insert(finding.signature.clone(), finding);
+    }
+    Ok(out)
+}
+
+/// Writes `finding.json` atomically.
+pub fn save(campaign: &Path, finding: &Finding) -> Result<(), String> {
+    let dir = finding_dir(campaign, &finding.signature);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let bytes = serde_json::to_vec_pretty(finding).map_err(|e| e.to_string())?;
+    replay::files::write_atomically(&dir.join("finding.json"), &bytes).map_err(|e| e.to_string())
+}
+
+/// Records the first run of a new signature: its trace, then (unless it is a determinism
+/// finding) its shrunk repro, bounded by `budget` executions.
+pub fn capture(campaign: &Path, spec: &RunSpec, finding: &mut Finding, budget: u64) -> Result<(), String> {
+    let dir = finding_dir(campaign, &finding.signature);
+    let scenario = spec.scenario(finding.first_seed);
+    let (trace, _) = replay::record(&scenario, finding.first_seed);
+    let choices = trace.choices.clone();
+    replay::files::write_trace(&dir.join("original.trace"), &trace.compact()).map_err(|e| e.to_string())?;
+    if finding.signature == NONDETERMINISM {
+        return Ok(());
+    }
+    let interrupt = std::sync::atomic::AtomicBool::new(false);
+    let budget = shrinker::Budget { max_executions: budget, max_time: Some(std::time::Duration::from_secs(60)) };
+    let shrunk = shrinker::shrink(&scenario, choices, finding.first_seed, budget, &interrupt, &mut |_| {}).map_err(|e| e.to_string())?;
+    let origin = format!("campaign run seed {}", finding.first_seed);
+    shrinker::output::write(&shrunk, &dir.join("shrunk.ron"), &origin).map_err(|e| e.to_string())?;
+    finding.shrunk = Some(ShrinkSummary {
+        events_before: shrunk.before.events,
+        events_after: shrunk.after.events,
+        executions: shrunk.executions,
+        slippage: shrunk.slippage,
+        deterministic: shrunk.deterministic,
+        signature: shrunk.signature,
+    });
+    save(campaign, finding)
+}

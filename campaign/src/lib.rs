@@ -1,0 +1,82 @@
+//! Overnight campaigns: many generated runs in parallel, failures deduplicated by signature, the
+//! first of each shrunk and saved as a replayable finding, progress while running, a report at the
+//! end; resumable after any kill, shardable across machines, mergeable.
+//!
+//! - [`shard`]: which seeds a shard runs (`seed = index * N + k`), so shards never overlap and
+//!   together cover the seed space in order.
+//! - [`run_one`]: one generated run (swarm on by default) with an optional determinism re-check.
+//! - [`findings`]: `findings/<signature>/` directories, written atomically; they are the source of
+//!   truth for what was found, so a kill between two checkpoints loses no finding.
+//! - [`state`]: the checkpointed campaign state (`state.json`): next run index, totals, timeline.
+//! - [`campaign`]: the batch loop; [`report`]: markdown, HTML with charts, JUnit XML and JSON.
+
+pub mod campaign;
+pub mod findings;
+pub mod merge;
+pub mod report;
+pub mod shard;
+pub mod state;
+
+use model::bugs::PlantedBug;
+use model::choices::Choices;
+use model::generate::{generate, GenConfig};
+use model::{RunConfig, RunReport, Scenario};
+
+/// Salt that separates a run's generation choices from its execution choices.
+pub const GENERATION_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// What every run of a campaign is generated with.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunSpec {
+    pub swarm: bool,
+    pub max_workload_ops: u32,
+    pub bugs: Vec<PlantedBug>,
+    /// Runs in a thousand re-executed to compare trace hashes.
+    pub spot_check_per_mille: u16,
+}
+
+impl RunSpec {
+    fn gen_config(&self) -> GenConfig {
+        GenConfig { swarm: self.swarm, max_workload_ops: self.max_workload_ops, bugs: self.bugs.clone() }
+    }
+
+    /// The scenario of run `seed`.
+    pub fn scenario(&self, seed: u64) -> Scenario {
+        let mut s = generate(&mut Choices::seeded(seed ^ GENERATION_SALT), &self.gen_config());
+        s.name = format!("generated-{seed}");
+        s.seed = seed;
+        s
+    }
+}
+
+/// What one run showed.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub seed: u64,
+    pub events: u64,
+    pub invariant_checks: Vec<(String, u64)>,
+    /// The failure signature, if the run failed.
+    pub signature: Option<String>,
+    /// The determinism re-check found a different hash (the two hashes).
+    pub nondeterministic: Option<(u64, u64)>,
+}
+
+/// Runs seed `seed`; re-runs it when the spot check selects it.
+pub fn run_one(spec: &RunSpec, seed: u64) -> RunOutcome {
+    let scenario = spec.scenario(seed);
+    let report: RunReport = model::run(&scenario, &RunConfig::seeded(seed));
+    let nondeterministic = spot_checked(seed, spec.spot_check_per_mille).then(|| model::run(&scenario, &RunConfig::seeded(seed)).trace_hash).and_then(|again| (again != report.trace_hash).then_some((report.trace_hash, again)));
+    RunOutcome {
+        seed,
+        events: report.stats.events,
+        invariant_checks: report.invariant_checks.clone(),
+        signature: report.first_violation().map(|v| v.signature()),
+        nondeterministic,
+    }
+}
+
+/// Whether `seed` is among the runs re-executed for the determinism spot check.
+pub fn spot_checked(seed: u64, per_mille: u16) -> bool {
+    let mixed = seed.wrapping_mul(0x2545_f491_4f6c_dd1d).rotate_left(17);
+    mixed % 1000 < u64::from(per_mille)
+}

@@ -1,0 +1,79 @@
+//! `campaign merge`: combines shard directories into one report. Totals and distributions add
+//! up; wall-clock time is the longest shard's (shards run side by side); findings with the same
+//! signature merge (hits add up, the earliest first sighting — ties broken by seed — keeps its
+//! files). The merged directory is a report, not a campaign to resume.
+
+use crate::findings::{self, Finding};
+use crate::shard::Shard;
+use crate::state::CampaignState;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Merges `dirs` into `out`; returns the merged state and findings.
+pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<(CampaignState, BTreeMap<String, Finding>), String> {
+    let mut merged: Option<CampaignState> = None;
+    let mut found: BTreeMap<String, (Finding, PathBuf)> = BTreeMap::new();
+    for dir in dirs {
+        let state = CampaignState::load(dir)?.ok_or_else(|| format!("{}: not a campaign directory (no state.json)", dir.display()))?;
+        merged = Some(match merged {
+            None => CampaignState { shard: Shard::WHOLE, ..state.clone() },
+            Some(m) if m.spec != state.spec => return Err(format!("{}: ran with other settings than the first directory", dir.display())),
+            Some(m) => add(m, &state),
+        });
+        for (sig, f) in findings::load_all(dir)? {
+            let source = findings::finding_dir(dir, &sig);
+            match found.get_mut(&sig) {
+                None => {
+                    found.insert(sig, (f, source));
+                }
+                Some((g, g_source)) => {
+                    let hits = g.hits + f.hits;
+                    let last = g.last_seen_s.max(f.last_seen_s);
+                    if (f.first_seen_s, f.first_seed) < (g.first_seen_s, g.first_seed) {
+                        *g = f;
+                        *g_source = source;
+                    }
+                    g.hits = hits;
+                    g.last_seen_s = last;
+                }
+            }
+        }
+    }
+    let state = merged.ok_or("give at least one campaign directory")?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    for (finding, source) in found.values() {
+        copy_finding(source, &findings::finding_dir(out, &finding.signature))?;
+        findings::save(out, finding)?;
+    }
+    state.save(out)?;
+    Ok((state, found.into_iter().map(|(k, (f, _))| (k, f)).collect()))
+}
+
+fn add(mut m: CampaignState, s: &CampaignState) -> CampaignState {
+    m.runs += s.runs;
+    m.events += s.events;
+    m.failing_runs += s.failing_runs;
+    m.spot_checks += s.spot_checks;
+    m.elapsed_s = m.elapsed_s.max(s.elapsed_s);
+    m.next_index += s.next_index;
+    for (a, b) in m.events_log2.iter_mut().zip(&s.events_log2) {
+        *a += b;
+    }
+    for (id, n) in &s.invariant_checks {
+        *m.invariant_checks.entry(id.clone()).or_default() += n;
+    }
+    if s.timeline.len() > m.timeline.len() {
+        m.timeline = s.timeline.clone();
+    }
+    m
+}
+
+fn copy_finding(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for entry in entries.flatten() {
+        let bytes = std::fs::read(entry.path()).map_err(|e| format!("{}: {e}", entry.path().display()))?;
+        replay::files::write_atomically(&to.join(entry.file_name()), &bytes).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

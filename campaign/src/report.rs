@@ -1,0 +1,159 @@
+//! Campaign reports, written atomically into the campaign directory: `report.md`, a
+//! self-contained `report.html` with SVG charts (runs per second over time, findings over time,
+//! events per run, invariant check counts), `junit.xml` for CI systems (one test case per
+//! signature) and `summary.json`.
+
+use crate::findings::{dir_name, Finding};
+use crate::state::CampaignState;
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Events-per-run percentiles (p50, p90, p99, max) from the power-of-two buckets.
+pub fn events_percentiles(state: &CampaignState) -> [u64; 4] {
+    let Ok(mut h) = Histogram::<u64>::new(3) else { return [0; 4] };
+    for (b, &n) in state.events_log2.iter().enumerate() {
+        if n > 0 {
+            let _ = h.record_n(1u64 << b, n);
+        }
+    }
+    [h.value_at_quantile(0.5), h.value_at_quantile(0.9), h.value_at_quantile(0.99), h.max()]
+}
+
+/// Writes every report file.
+pub fn write_all(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Result<(), String> {
+    let files = [
+        ("report.md", markdown(state, findings)),
+        ("report.html", html(state, findings)),
+        ("junit.xml", junit(state, findings)),
+        ("summary.json", summary(state, findings)),
+    ];
+    for (name, text) in files {
+        replay::files::write_atomically(&dir.join(name), text.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn rate(state: &CampaignState) -> (f64, f64) {
+    let t = state.elapsed_s.max(1e-9);
+    (state.runs as f64 / t, state.events as f64 / t)
+}
+
+pub fn markdown(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
+    let (runs_s, events_s) = rate(state);
+    let [p50, p90, p99, max] = events_percentiles(state);
+    let mut out = String::from("# Campaign report\n\n");
+    let _ = writeln!(out, "| | |\n|---|---|");
+    let _ = writeln!(out, "| shard | {} |\n| runs | {} (next index {}) |\n| events | {} |", state.shard, state.runs, state.next_index, state.events);
+    let _ = writeln!(out, "| wall-clock | {:.1} s |\n| throughput | {runs_s:.0} runs/s, {events_s:.0} events/s |", state.elapsed_s);
+    let _ = writeln!(out, "| failing runs | {} |\n| distinct findings | {} |", state.failing_runs, findings.len());
+    let _ = writeln!(out, "| events per run | p50 {p50}, p90 {p90}, p99 {p99}, max {max} |\n| determinism spot checks | {} |", state.spot_checks);
+    let _ = writeln!(out, "| settings | swarm {}, workload up to {} ops, planted bugs {:?} |\n", state.spec.swarm, state.spec.max_workload_ops, state.spec.bugs);
+    out.push_str("## Findings\n\n");
+    if findings.is_empty() {
+        out.push_str("None.\n\n");
+    } else {
+        out.push_str("| signature | hits | first seed | first seen | last seen | shrunk events | repro |\n|---|---|---|---|---|---|---|\n");
+        for f in findings.values() {
+            let shrunk = f.shrunk.as_ref().map_or("—".to_string(), |s| format!("{} → {}", s.events_before, s.events_after));
+            let _ = writeln!(out, "| `{}` | {} | {} | {:.1} s | {:.1} s | {} | `findings/{}/shrunk.ron` |", f.signature, f.hits, f.first_seed, f.first_seen_s, f.last_seen_s, shrunk, dir_name(&f.signature));
+        }
+        out.push('\n');
+    }
+    out.push_str("## Invariant checks\n\n| invariant | checks |\n|---|---|\n");
+    for (id, n) in &state.invariant_checks {
+        let _ = writeln!(out, "| `{id}` | {n} |");
+    }
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A line chart of `(x, y)` points as inline SVG.
+fn line_chart(title: &str, x_label: &str, points: &[(f64, f64)]) -> String {
+    let (w, h, pad) = (640.0, 220.0, 40.0);
+    let max_x = points.iter().map(|p| p.0).fold(1e-9, f64::max);
+    let max_y = points.iter().map(|p| p.1).fold(1e-9, f64::max);
+    let path: Vec<String> = points.iter().map(|(x, y)| format!("{:.1},{:.1}", pad + x / max_x * (w - 2.0 * pad), h - pad - y / max_y * (h - 2.0 * pad))).collect();
+    format!(
+        "<figure><figcaption>{}</figcaption><svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\"><rect x=\"{pad}\" y=\"{pad}\" width=\"{}\" height=\"{}\" fill=\"#f6f6f6\"/><polyline fill=\"none\" stroke=\"#2a6fdb\" stroke-width=\"2\" points=\"{}\"/><text x=\"{pad}\" y=\"{}\" font-size=\"11\">0</text><text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{max_x:.1} {}</text><text x=\"4\" y=\"{}\" font-size=\"11\">{max_y:.0}</text></svg></figure>",
+        escape(title), w - 2.0 * pad, h - 2.0 * pad, path.join(" "), h - 8.0, w - pad, h - 8.0, escape(x_label), pad + 4.0
+    )
+}
+
+/// A horizontal bar chart as inline SVG.
+fn bar_chart(title: &str, bars: &[(String, u64)]) -> String {
+    let (w, row) = (640.0, 18.0);
+    let h = row * bars.len() as f64 + 10.0;
+    let max = bars.iter().map(|b| b.1).max().unwrap_or(1).max(1) as f64;
+    let mut svg = format!("<figure><figcaption>{}</figcaption><svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\">", escape(title));
+    for (i, (label, v)) in bars.iter().enumerate() {
+        let y = 5.0 + row * i as f64;
+        let len = *v as f64 / max * (w - 320.0);
+        let _ = write!(svg, "<text x=\"0\" y=\"{:.1}\" font-size=\"11\">{}</text><rect x=\"240\" y=\"{y:.1}\" width=\"{len:.1}\" height=\"{:.1}\" fill=\"#2a6fdb\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{v}</text>", y + 12.0, escape(label), row - 4.0, 245.0 + len, y + 12.0);
+    }
+    svg + "</svg></figure>"
+}
+
+pub fn html(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
+    let rates: Vec<(f64, f64)> = state
+        .timeline
+        .windows(2)
+        .map(|w| (w[1].elapsed_s, (w[1].runs - w[0].runs) as f64 / (w[1].elapsed_s - w[0].elapsed_s).max(1e-9)))
+        .collect();
+    let found: Vec<(f64, f64)> = state.timeline.iter().map(|p| (p.elapsed_s, p.findings as f64)).collect();
+    let buckets: Vec<(String, u64)> = state.events_log2.iter().enumerate().filter(|(_, n)| **n > 0).map(|(b, n)| (format!("{}..{} events", 1u64 << b, (1u64 << (b + 1)) - 1), *n)).collect();
+    let checks: Vec<(String, u64)> = state.invariant_checks.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let md = markdown(state, findings);
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Campaign report</title><style>body{{font-family:sans-serif;max-width:900px;margin:2em auto}}pre{{background:#f6f6f6;padding:1em;overflow:auto}}figure{{margin:1.5em 0}}figcaption{{font-weight:bold}}</style></head><body><h1>Campaign report</h1>{}{}{}{}<h2>Details</h2><pre>{}</pre></body></html>\n",
+        line_chart("Runs per second over time", "s", &rates),
+        line_chart("Findings over time", "s", &found),
+        bar_chart("Events per run (runs per bucket)", &buckets),
+        bar_chart("Invariant checks", &checks),
+        escape(&md)
+    )
+}
+
+pub fn junit(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"pandagen-campaign\" tests=\"{}\" failures=\"{}\" time=\"{:.3}\">\n",
+        findings.len() + 1,
+        findings.len(),
+        state.elapsed_s
+    );
+    let _ = writeln!(out, "    <testcase classname=\"campaign\" name=\"{} runs, shard {}\"/>", state.runs, state.shard);
+    for f in findings.values() {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"finding\" name=\"{}\"><failure message=\"{} hits, first seed {}\">repro: findings/{}/shrunk.ron</failure></testcase>",
+            escape(&f.signature),
+            f.hits,
+            f.first_seed,
+            dir_name(&f.signature)
+        );
+    }
+    out + "  </testsuite>\n</testsuites>\n"
+}
+
+pub fn summary(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
+    let (runs_per_s, events_per_s) = rate(state);
+    let [p50, p90, p99, max] = events_percentiles(state);
+    let value = serde_json::json!({
+        "shard": state.shard.to_string(),
+        "runs": state.runs,
+        "events": state.events,
+        "elapsed_s": state.elapsed_s,
+        "runs_per_s": runs_per_s,
+        "events_per_s": events_per_s,
+        "failing_runs": state.failing_runs,
+        "spot_checks": state.spot_checks,
+        "events_per_run": {"p50": p50, "p90": p90, "p99": p99, "max": max},
+        "findings": findings.values().collect::<Vec<_>>(),
+        "invariant_checks": state.invariant_checks,
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}
