@@ -1,0 +1,102 @@
+//! Campaigns end to end: the power test (each planted bug, alone, is found by a short campaign and
+//! its shrunk repro has the bug's signature), a clean campaign with no finding and complete
+//! reports, resumption that loses nothing, and shards that merge into the whole.
+
+use campaign::campaign::{run, Options, Stop};
+use campaign::shard::Shard;
+use campaign::{findings, report, RunSpec};
+use model::bugs::PlantedBug;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+fn spec(bugs: Vec<PlantedBug>) -> RunSpec {
+    RunSpec { swarm: true, max_workload_ops: 200, bugs, spot_check_per_mille: 20 }
+}
+
+fn options(dir: &Path, spec: RunSpec, shard: Shard, runs: u64) -> Options {
+    Options { dir: dir.to_path_buf(), spec, shard, stop: Stop::Runs(runs), threads: 2, shrink_budget: 3_000, batch: 64 }
+}
+
+#[test]
+fn power_test_every_planted_bug_is_found_and_shrunk_with_its_signature() {
+    for bug in PlantedBug::ALL {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outcome = run(&options(dir.path(), spec(vec![bug]), Shard::WHOLE, 512), &AtomicBool::new(false), &mut |_| {}).expect("campaign runs");
+        let caught: Vec<_> = outcome.findings.values().filter(|f| bug.is_caught_by(f.signature.split('@').next().unwrap_or(""))).collect();
+        assert!(!caught.is_empty(), "{bug:?} not found in 512 runs: {:?}", outcome.findings.keys());
+        for f in caught {
+            let shrunk = f.shrunk.as_ref().expect("shrunk");
+            assert_eq!(shrunk.signature, f.signature);
+            assert!(shrunk.events_after <= shrunk.events_before);
+            let repro = findings::finding_dir(dir.path(), &f.signature).join("shrunk.ron");
+            let scenario = scenarios::load_scenario(&repro).expect("the repro loads");
+            let trace = replay::files::read_trace(&repro.with_extension("trace.ron")).expect("its trace");
+            let replayed = replay::replay(&trace, 1).expect("valid trace");
+            assert!(replayed.confirmed(), "{bug:?}: the shrunk trace does not replay");
+            assert_eq!(scenario.expect.verdict, model::scenario::ExpectedVerdict::Violation(f.signature.split('@').next().unwrap_or("").into()));
+        }
+    }
+}
+
+#[test]
+fn a_clean_campaign_finds_nothing_and_writes_every_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outcome = run(&options(dir.path(), spec(vec![]), Shard::WHOLE, 600), &AtomicBool::new(false), &mut |_| {}).expect("campaign runs");
+    assert!(outcome.findings.is_empty(), "{:?}", outcome.findings.keys());
+    assert_eq!(outcome.state.runs, 600);
+    assert!(outcome.state.spot_checks > 0, "the determinism spot check ran");
+    report::write_all(dir.path(), &outcome.state, &outcome.findings).expect("reports");
+    for name in ["report.md", "report.html", "junit.xml", "summary.json"] {
+        assert!(dir.path().join(name).exists(), "{name} missing");
+    }
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("summary")).expect("json");
+    assert_eq!(summary["runs"], 600);
+    assert!(std::fs::read_to_string(dir.path().join("report.html")).expect("html").contains("<svg"));
+}
+
+#[test]
+fn an_interrupted_campaign_resumes_without_losing_findings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = spec(vec![PlantedBug::DuplicateExitNotification]);
+    let first = run(&options(dir.path(), s.clone(), Shard::WHOLE, 128), &AtomicBool::new(false), &mut |_| {}).expect("first session");
+    assert!(!first.findings.is_empty());
+    // A later session continues from the checkpoint, keeps the findings and adds hits.
+    let second = run(&options(dir.path(), s.clone(), Shard::WHOLE, 256), &AtomicBool::new(false), &mut |_| {}).expect("resumed");
+    assert_eq!(second.state.runs, 256);
+    assert_eq!(second.state.next_index, 256);
+    for (sig, f) in &first.findings {
+        let g = second.findings.get(sig).expect("finding kept");
+        assert_eq!(g.first_seed, f.first_seed);
+        assert!(g.hits >= f.hits);
+    }
+    // An interrupt stops at once, after a checkpoint.
+    let stopped = run(&options(dir.path(), s.clone(), Shard::WHOLE, 10_000), &AtomicBool::new(true), &mut |_| {}).expect("interrupted");
+    assert!(stopped.interrupted);
+    assert_eq!(stopped.state.runs, 256);
+    // Other settings in the same directory are refused.
+    assert!(run(&options(dir.path(), spec(vec![]), Shard::WHOLE, 10), &AtomicBool::new(false), &mut |_| {}).is_err());
+}
+
+#[test]
+fn shards_partition_the_seeds_and_merge_into_the_whole() {
+    let s = spec(vec![PlantedBug::ReuseExecutionIds]);
+    let whole = tempfile::tempdir().expect("tempdir");
+    let all = run(&options(whole.path(), s.clone(), Shard::WHOLE, 256), &AtomicBool::new(false), &mut |_| {}).expect("whole");
+    let parts: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+    for (k, dir) in parts.iter().enumerate() {
+        run(&options(dir.path(), s.clone(), Shard { index: k as u64, count: 2 }, 128), &AtomicBool::new(false), &mut |_| {}).expect("shard");
+    }
+    let out = tempfile::tempdir().expect("tempdir");
+    let dirs: Vec<_> = parts.iter().map(|d| d.path().to_path_buf()).collect();
+    let (merged, found) = campaign::merge::merge(out.path(), &dirs).expect("merge");
+    assert_eq!(merged.runs, all.state.runs);
+    assert_eq!(merged.events, all.state.events, "two shards of 128 runs are exactly the first 256 seeds");
+    assert_eq!(found.keys().collect::<Vec<_>>(), all.findings.keys().collect::<Vec<_>>());
+    for (sig, f) in &found {
+        assert_eq!(f.hits, all.findings[sig].hits);
+        assert_eq!(f.first_seed, all.findings[sig].first_seed);
+        assert!(findings::finding_dir(out.path(), sig).join("shrunk.ron").exists());
+    }
+    assert_eq!(Shard { index: 1, count: 4 }.seed(3), 13);
+    assert!("3/2".parse::<Shard>().is_err() && "1/0".parse::<Shard>().is_err() && "x".parse::<Shard>().is_err());
+}
