@@ -18,7 +18,7 @@ use rand_core::{RngCore, SeedableRng};
 
 #[derive(Clone, Debug)]
 enum Source {
-    Seeded(ChaCha8Rng),
+    Seeded(alloc::boxed::Box<ChaCha8Rng>),
     Replay { list: Vec<u64>, pos: usize },
 }
 
@@ -39,7 +39,7 @@ const DIGEST_PRIME: u64 = 0x0000_0100_0000_01b3;
 impl Choices {
     /// Choices drawn from a generator seeded with `seed`.
     pub fn seeded(seed: u64) -> Self {
-        Choices { source: Source::Seeded(ChaCha8Rng::seed_from_u64(seed)), record: None, drawn: 0, digest: DIGEST_OFFSET }
+        Choices { source: Source::Seeded(alloc::boxed::Box::new(ChaCha8Rng::seed_from_u64(seed))), record: None, drawn: 0, digest: DIGEST_OFFSET }
     }
 
     /// Choices read back from a recorded list.

@@ -88,7 +88,7 @@ fn trigger_fires(trigger: FaultTrigger, nth: u64, now: Instant, choices: &mut Ch
     match trigger {
         FaultTrigger::Always => true,
         FaultTrigger::Next { count } => nth <= u64::from(count),
-        FaultTrigger::EveryNth { n } => n > 0 && nth % u64::from(n) == 0,
+        FaultTrigger::EveryNth { n } => n > 0 && nth.is_multiple_of(u64::from(n)),
         FaultTrigger::Chance { per_mille } => choices.chance(per_mille),
         FaultTrigger::Window { from_ns, until_ns } => (from_ns..until_ns).contains(&now.nanos()),
     }
