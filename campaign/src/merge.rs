@@ -1,7 +1,9 @@
 //! `campaign merge`: combines shard directories into one report. Totals and distributions add
 //! up; wall-clock time is the longest shard's (shards run side by side); findings with the same
-//! signature merge (hits add up, the earliest first sighting — ties broken by seed — keeps its
-//! files). The merged directory is a report, not a campaign to resume.
+//! signature merge: hits add up, the lowest first seed keeps its files (the same finding a single
+//! campaign over all seeds would keep; wall-clock sightings differ between machines), and first and
+//! last seen become the earliest and latest. The merged directory is a report, not a campaign to
+//! resume.
 
 use crate::findings::{self, Finding};
 use crate::shard::Shard;
@@ -28,12 +30,13 @@ pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<(CampaignState, BTreeMap<St
                 }
                 Some((g, g_source)) => {
                     let hits = g.hits + f.hits;
-                    let last = g.last_seen_s.max(f.last_seen_s);
-                    if (f.first_seen_s, f.first_seed) < (g.first_seen_s, g.first_seed) {
+                    let (first, last) = (g.first_seen_s.min(f.first_seen_s), g.last_seen_s.max(f.last_seen_s));
+                    if f.first_seed < g.first_seed {
                         *g = f;
                         *g_source = source;
                     }
                     g.hits = hits;
+                    g.first_seen_s = first;
                     g.last_seen_s = last;
                 }
             }
