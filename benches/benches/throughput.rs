@@ -11,7 +11,7 @@ use std::time::Instant;
 const RUNS: u64 = 20_000;
 
 fn main() {
-    let spec = RunSpec { swarm: true, max_workload_ops: 400, bugs: vec![], spot_check_per_mille: 0 };
+    let spec = RunSpec { swarm: true, max_workload_ops: 400, bugs: vec![], spot_check_per_mille: 0, templates: vec![] };
     let mut base = None;
     for threads in [1usize, 2] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");

@@ -17,7 +17,7 @@ const BATCH: u64 = 16;
 
 /// Runs shard `trial` of `TRIALS` in parallel batches until a run is caught; returns runs needed.
 fn runs_to_find(bug: PlantedBug, trial: u64) -> Option<u64> {
-    let spec = RunSpec { swarm: true, max_workload_ops: 400, bugs: vec![bug], spot_check_per_mille: 0 };
+    let spec = RunSpec { swarm: true, max_workload_ops: 400, bugs: vec![bug], spot_check_per_mille: 0, templates: vec![] };
     (0..MAX_RUNS).step_by(BATCH as usize).find_map(|first| {
         let hits: Vec<u64> = (first..first + BATCH)
             .into_par_iter()

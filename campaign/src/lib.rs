@@ -19,7 +19,7 @@ pub mod state;
 
 use model::bugs::PlantedBug;
 use model::choices::Choices;
-use model::generate::{generate, GenConfig};
+use model::generate::{generate, swarm_template, GenConfig};
 use model::{RunConfig, RunReport, Scenario};
 
 /// Salt that separates a run's generation choices from its execution choices.
@@ -33,6 +33,10 @@ pub struct RunSpec {
     pub bugs: Vec<PlantedBug>,
     /// Runs in a thousand re-executed to compare trace hashes.
     pub spot_check_per_mille: u16,
+    /// Scenario templates: when given, run `seed` uses template `seed % len` (in swarm mode with a
+    /// random subset of its faults and operation kinds) instead of a generated scenario.
+    #[serde(default)]
+    pub templates: Vec<Scenario>,
 }
 
 impl RunSpec {
@@ -42,9 +46,19 @@ impl RunSpec {
 
     /// The scenario of run `seed`.
     pub fn scenario(&self, seed: u64) -> Scenario {
-        let mut s = generate(&mut Choices::seeded(seed ^ GENERATION_SALT), &self.gen_config());
-        s.name = format!("generated-{seed}");
+        if self.templates.is_empty() {
+            let mut s = generate(&mut Choices::seeded(seed ^ GENERATION_SALT), &self.gen_config());
+            s.name = format!("generated-{seed}");
+            s.seed = seed;
+            return s;
+        }
+        let template = &self.templates[(seed % self.templates.len() as u64) as usize];
+        let mut s = if self.swarm { swarm_template(template, &mut Choices::seeded(seed ^ GENERATION_SALT)) } else { template.clone() };
+        s.name = format!("{}-{seed}", template.name);
         s.seed = seed;
+        s.bugs.extend(self.bugs.iter().copied());
+        s.expect = Default::default();
+        s.limits.stop_on_violation = true;
         s
     }
 }

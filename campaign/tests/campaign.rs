@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 fn spec(bugs: Vec<PlantedBug>) -> RunSpec {
-    RunSpec { swarm: true, max_workload_ops: 200, bugs, spot_check_per_mille: 20 }
+    RunSpec { swarm: true, max_workload_ops: 200, bugs, spot_check_per_mille: 20, templates: vec![] }
 }
 
 fn options(dir: &Path, spec: RunSpec, shard: Shard, runs: u64) -> Options {
@@ -99,4 +99,14 @@ fn shards_partition_the_seeds_and_merge_into_the_whole() {
     }
     assert_eq!(Shard { index: 1, count: 4 }.seed(3), 13);
     assert!("3/2".parse::<Shard>().is_err() && "1/0".parse::<Shard>().is_err() && "x".parse::<Shard>().is_err());
+}
+
+#[test]
+fn a_campaign_over_templates_finds_the_planted_bug_in_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = scenarios::load_scenario(Path::new("../scenarios/faults_drop_delay.ron")).expect("template loads");
+    let mut s = spec(vec![PlantedBug::DelayedDeliveryDuplicates]);
+    s.templates = vec![template];
+    let outcome = run(&options(dir.path(), s, Shard::WHOLE, 128), &AtomicBool::new(false), &mut |_| {}).expect("campaign runs");
+    assert!(outcome.findings.keys().any(|k| k.starts_with("msg.at_most_once")), "{:?}", outcome.findings.keys());
 }

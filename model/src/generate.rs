@@ -264,3 +264,44 @@ pub fn fuzz_case(bytes: &[u8], config: &GenConfig) -> (Scenario, Vec<u64>) {
 
 /// How many leading words of a fuzz input shape the scenario.
 pub const FUZZ_GENERATION_WORDS: usize = 64;
+
+/// Swarm testing over a fixed scenario: keeps a random subset of its message-fault rules and
+/// lifecycle faults and of its workload's operation kinds (each kept with probability 1/2), drawn
+/// from `choices`. Removing parts never makes a valid scenario invalid.
+pub fn swarm_template(template: &Scenario, choices: &mut Choices) -> Scenario {
+    let mut s = template.clone();
+    s.faults.message_faults.retain(|_| choices.below(2) == 1);
+    s.faults.lifecycle_faults.retain(|_| choices.below(2) == 1);
+    if let Some(w) = &mut s.workload {
+        let m = &mut w.mix;
+        let mut weights = [
+            &mut m.spawn, &mut m.terminate, &mut m.grant, &mut m.delegate, &mut m.clone, &mut m.drop, &mut m.use_cap,
+            &mut m.forged_use, &mut m.create_channel, &mut m.send, &mut m.receive, &mut m.register, &mut m.lookup,
+        ];
+        let before: Vec<u32> = weights.iter().map(|w| **w).collect();
+        for w in weights.iter_mut() {
+            if choices.below(2) == 0 {
+                **w = 0;
+            }
+        }
+        if weights.iter().all(|w| **w == 0) {
+            // Keep at least one operation kind the template had.
+            if let Some((w, b)) = weights.iter_mut().zip(before).find(|(_, b)| *b > 0) {
+                **w = b;
+            }
+        }
+    }
+    s
+}
+
+/// Proptest strategies for whole generated runs.
+#[cfg(feature = "proptest")]
+pub mod strategy {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Generated scenarios (each from a random seed of the generator).
+    pub fn scenario(config: GenConfig) -> impl Strategy<Value = Scenario> {
+        any::<u64>().prop_map(move |seed| generate(&mut Choices::seeded(seed), &config))
+    }
+}

@@ -56,3 +56,32 @@ fn short_searches_over_generated_runs_catch_every_planted_bug() {
         assert!(found.is_some(), "{bug:?} was not found in 300 generated runs");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whole generated runs as a proptest strategy: valid, and never violating on the correct model.
+    #[test]
+    fn proptest_generated_runs_never_violate(
+        scenario in model::generate::strategy::scenario(GenConfig::default()),
+        seed in proptest::prelude::any::<u64>(),
+    ) {
+        proptest::prop_assert!(scenario.validate().is_ok());
+        let report = run(&scenario, &RunConfig::seeded(seed));
+        proptest::prop_assert!(report.violations.is_empty(), "{:#?}", report.violations);
+    }
+}
+
+#[test]
+fn swarm_over_a_template_keeps_it_valid_and_varies_it() {
+    let template = generated(3, &GenConfig { swarm: false, ..GenConfig::default() });
+    let variants: std::collections::BTreeSet<String> = (0..20)
+        .map(|seed| {
+            let s = model::generate::swarm_template(&template, &mut Choices::seeded(seed));
+            s.validate().expect("a swarm subset of a valid scenario is valid");
+            assert!(s.faults.message_faults.len() <= template.faults.message_faults.len());
+            format!("{:?}", s.faults)
+        })
+        .collect();
+    assert!(variants.len() > 1, "swarm subsets never differ");
+}

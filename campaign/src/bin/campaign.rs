@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 ///
 /// Each run is a generated scenario (services, clients, supervisors, capability passers, a random
 /// workload and an adversarial fault plan; swarm mode enables a random subset of fault and
-/// operation kinds per run). Failures are deduplicated by signature (invariant@subsystem); the
+/// operation kinds per run), or, with --template, one of the given scenario files with a varying
+/// seed (and in swarm mode a random subset of its faults and operation kinds). Failures are deduplicated by signature (invariant@subsystem); the
 /// first run of each is saved as `findings/<signature>/` with its trace and a shrunk `.ron`
 /// repro. The campaign directory holds its state: stop it any way (Ctrl-C, kill -9) and run the
 /// same command again to continue. Reports: report.md, report.html, junit.xml, summary.json.
@@ -74,6 +75,9 @@ struct RunArgs {
     /// Use every fault and operation kind in every run instead of a random subset.
     #[arg(long)]
     no_swarm: bool,
+    /// Restrict runs to these scenario files (repeatable); seeds cycle through them.
+    #[arg(long = "template", value_name = "FILE")]
+    templates: Vec<PathBuf>,
     /// Upper bound of workload operations per run.
     #[arg(long, default_value_t = 400)]
     max_workload_ops: u32,
@@ -130,7 +134,8 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         (None, Some(d)) => Stop::Duration(d),
         (None, None) => return Err("give --runs N or --duration D".into()),
     };
-    let spec = RunSpec { swarm: !args.no_swarm, max_workload_ops: args.max_workload_ops, bugs: args.bugs, spot_check_per_mille: args.spot_check_per_mille.min(1000) };
+    let templates = args.templates.iter().map(|p| scenarios::load_scenario(p).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
+    let spec = RunSpec { swarm: !args.no_swarm, max_workload_ops: args.max_workload_ops, bugs: args.bugs, spot_check_per_mille: args.spot_check_per_mille.min(1000), templates };
     let options = Options { dir: args.dir.clone(), spec, shard: args.shard, stop, threads: args.threads, shrink_budget: args.shrink_budget, batch: args.batch.max(1) };
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = interrupt.clone();
