@@ -67,12 +67,14 @@ pub fn write_trace(path: &Path, trace: &Trace) -> Result<(), FileError> {
     write_atomically(path, &bytes)
 }
 
-/// Writes bytes to `path` through a temporary file in the same folder and a rename.
+/// Writes bytes to `path` through a temporary file in the same folder and a rename, creating
+/// the folder first if it does not exist yet.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    std::fs::create_dir_all(dir).map_err(|e| error(path, format!("cannot create the folder {}: {e}", dir.display())))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| error(path, format!("cannot create a temporary file: {e}")))?;
     tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).map_err(|e| error(path, format!("cannot write: {e}")))?;
     #[cfg(unix)]

@@ -59,3 +59,36 @@ fn a_passing_run_exits_1_and_bad_input_exits_2() {
     let missing = Command::new(SHRINK).arg("no/such/file.ron").output().expect("runs");
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// A crash artifact of the `generated_run` fuzz target (found by
+/// `PANDAGEN_FUZZ_BUG=DelegateKeepsSource cargo +nightly fuzz run generated_run ... -seed=1`)
+/// becomes a shrunk scenario that fails with the same signature, written into a folder that did
+/// not exist yet, and a trace that replays.
+#[test]
+fn shrinks_a_fuzz_crash_artifact_into_a_new_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("findings/new/repro.ron");
+    let status = Command::new(SHRINK)
+        .args(["--fuzz-artifact", "tests/data/fuzz_crash_delegate_keeps_source.bin", "--bug", "DelegateKeepsSource", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(stdout.contains("cap.no_use_after_transfer@capability.use"), "{stdout}");
+    let repro = scenarios::load_scenario(&out).expect("the repro loads");
+    let report = model::run(&repro, &model::RunConfig::seeded(repro.seed));
+    assert!(report.passed(), "the repro expects its violation: {:?}", report.expectations);
+    let trace = replay::files::read_trace(&out.with_file_name("repro.trace.ron")).expect("trace written");
+    assert!(replay::replay(&trace, 1).expect("valid").confirmed());
+}
+
+#[test]
+fn a_fuzz_artifact_with_an_unknown_bug_exits_2() {
+    let out = Command::new(SHRINK)
+        .args(["--fuzz-artifact", "tests/data/fuzz_crash_delegate_keeps_source.bin", "--bug", "NoSuchBug"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown planted bug"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 ///
 /// With --fuzz-artifact, INPUT is a crash file of the `generated_run` cargo-fuzz target: its bytes
 /// are decoded exactly as the target decodes them (scenario from the first words, run choices
-/// from the rest; the planted bug from --bug, as PANDAGEN_FUZZ_BUG was set for the fuzzer), its
-/// trace is written beside the output, and the run is shrunk.
+/// from the rest; the planted bug from --bug, as PANDAGEN_FUZZ_BUG was set for the fuzzer) and
+/// the run is shrunk like any other.
 ///
 /// Exit codes: 0 shrunk and written; 1 the run does not fail (nothing to shrink); 2 bad input.
 #[derive(Parser, Debug)]
