@@ -21,6 +21,7 @@ pub mod behaviour;
 pub mod bugs;
 pub mod capability;
 pub mod choices;
+pub mod depth_limit;
 pub mod engine;
 pub mod error;
 pub mod expect;

@@ -16,6 +16,11 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the trace format this build reads and writes.
 pub const TRACE_FORMAT_VERSION: u32 = 1;
+
+/// How deeply values may nest in a binary trace (each supervisor level of a scenario adds four:
+/// task spec, behaviour, its fields, the children list). Deeper input is corrupt, not a stack
+/// overflow; RON scenario files stop at 128 levels, so every trace the tools write fits.
+pub const MAX_NESTING: usize = 256;
 /// Version of the model that recorded a trace.
 pub const MODEL_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// First bytes of a binary trace (followed by the format version byte).
@@ -141,7 +146,9 @@ impl Trace {
         if version != TRACE_FORMAT_VERSION {
             return Err(TraceError::UnsupportedVersion { found: version, supported: TRACE_FORMAT_VERSION });
         }
-        let (trace, rest): (Trace, &[u8]) = postcard::take_from_bytes(body).map_err(|e| TraceError::Corrupt(alloc::format!("{e}")))?;
+        let mut decoder = postcard::Deserializer::from_bytes(body);
+        let trace: Trace = crate::depth_limit::deserialize_bounded(&mut decoder, MAX_NESTING).map_err(|e| TraceError::Corrupt(alloc::format!("{e}")))?;
+        let rest = decoder.finalize().map_err(|e| TraceError::Corrupt(alloc::format!("{e}")))?;
         if !rest.is_empty() {
             return Err(TraceError::TrailingBytes(rest.len()));
         }

@@ -114,3 +114,19 @@ fn wrong_version_and_garbage_are_reported() {
     let err = files::decode(Path::new("x.ron"), b"(format_version: 1, oops").expect_err("not a trace");
     assert!(err.line.is_some() && err.column.is_some(), "{err}");
 }
+
+/// Supervisors nest their children, so a crafted trace can nest a scenario thousands of levels
+/// deep; decoding stops at `MAX_NESTING` with an error instead of overflowing the stack.
+#[test]
+fn deeply_nested_binary_traces_are_an_error_not_a_stack_overflow() {
+    use model::scenario::{Behaviour, TaskSpec};
+    let mut trace = small_trace();
+    let template = trace.scenario.tasks[0].clone();
+    let mut task = TaskSpec { behaviour: Behaviour::Idle, ..template.clone() };
+    for _ in 0..model::trace::MAX_NESTING {
+        task = TaskSpec { behaviour: Behaviour::Supervisor { children: vec![task], backoff_ns: 1 }, ..template.clone() };
+    }
+    trace.scenario.tasks = vec![task];
+    let error = Trace::from_binary(&trace.to_binary()).expect_err("too deep");
+    assert!(error.to_string().contains("nested deeper than"), "{error}");
+}

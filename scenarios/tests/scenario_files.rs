@@ -63,8 +63,30 @@ fn library_scenarios_meet_their_expectations_and_match_snapshots() {
 #[test]
 fn regression_scenarios_still_fail_as_recorded() {
     for path in scenario_files("regressions") {
-        check_file(&path);
+        match sibling_trace(&path) {
+            Some(trace) => check_with_recorded_choices(&path, &trace),
+            None => {
+                check_file(&path);
+            }
+        }
     }
+}
+
+/// `x.trace.ron` (or `x.trace`) beside `x.ron`: a repro that needs its recorded choices.
+fn sibling_trace(scenario: &Path) -> Option<PathBuf> {
+    let stem = scenario.with_extension("");
+    ["trace.ron", "trace"].iter().map(|ext| stem.with_extension(ext)).find(|p| p.exists())
+}
+
+/// Runs the scenario file with the choices recorded in its trace: expectations met, every time.
+fn check_with_recorded_choices(path: &Path, trace_path: &Path) {
+    let scenario = load_scenario(path).unwrap_or_else(|e| panic!("{e}"));
+    let trace = replay::files::read_trace(trace_path).unwrap_or_else(|e| panic!("{e}"));
+    let config = RunConfig { replay_choices: Some(trace.choices.clone()), ..RunConfig::seeded(trace.seed) };
+    let report = run(&scenario, &config);
+    let unmet: Vec<_> = report.expectations.iter().filter(|e| !e.met).collect();
+    assert!(unmet.is_empty(), "{} with the choices of {}: unmet expectations {unmet:#?}", path.display(), trace_path.display());
+    assert_eq!(report.trace_hash, run(&scenario, &config).trace_hash, "{}: not deterministic", path.display());
 }
 
 #[test]

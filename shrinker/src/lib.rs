@@ -532,6 +532,8 @@ fn simpler(v: &Value) -> Option<&'static [&'static str]> {
         "Chance" | "Window" | "EveryNth" | "Next" => Some(&["Always"]),
         "Client" | "Server" | "Forwarder" | "CapPasser" | "Supervisor" => Some(&["Idle"]),
         "ExponentialBackoff" | "OnFailure" => Some(&["Never", "Always"]),
+        // A restart policy (a fault trigger has no `Never`, so there the candidate does not load).
+        "Always" => Some(&["Never"]),
         _ => None,
     }
 }

@@ -84,13 +84,22 @@ fn load_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
     if args.fuzz_artifact {
         return fuzz_input(args);
     }
-    if let Ok(trace) = replay::files::read_trace(&args.input) {
-        return Ok((trace.scenario, trace.choices, trace.seed));
+    match replay::files::read_trace(&args.input) {
+        Ok(trace) => return Ok((trace.scenario, trace.choices, trace.seed)),
+        // A binary trace that does not decode is reported as such, not as a bad scenario file.
+        Err(e) if is_binary_trace(&args.input) => return Err(e.to_string()),
+        Err(_) => {}
     }
     let scenario = scenarios::load_scenario(&args.input).map_err(|e| e.to_string())?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let (trace, _) = replay::record(&scenario, seed);
     Ok((scenario, trace.choices, seed))
+}
+
+/// Whether the file starts with the binary trace magic.
+fn is_binary_trace(path: &Path) -> bool {
+    let mut magic = [0u8; model::trace::BINARY_MAGIC.len()];
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok() && magic == *model::trace::BINARY_MAGIC
 }
 
 fn run(args: &Args) -> Result<ExitCode, String> {
@@ -118,7 +127,11 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     } else {
         out_raw!("{}", output::render_report(&shrunk));
         out!("wrote          {} and {}", out.display(), trace.display());
-        out!("check          cargo run --release --bin scenario -- {}", out.display());
+        if shrunk.deterministic {
+            out!("check          cargo run --release --bin scenario -- {}", out.display());
+        } else {
+            out!("check          cargo run --release --bin replay -- {}   (the scenario needs these recorded choices)", trace.display());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
