@@ -35,6 +35,20 @@ pub struct Finding {
     pub shrunk: Option<ShrinkSummary>,
 }
 
+impl Finding {
+    /// The file that reproduces the finding, relative to the campaign directory, and the binary
+    /// that runs it: the shrunk scenario when it fails on its own, else the trace that carries the
+    /// choices it needs (the shrunk one, or the original run's before shrinking).
+    pub fn repro(&self) -> (&'static str, String) {
+        let dir = dir_name(&self.signature);
+        match &self.shrunk {
+            Some(s) if s.deterministic => ("scenario", format!("findings/{dir}/shrunk.ron")),
+            Some(_) => ("replay", format!("findings/{dir}/shrunk.trace.ron")),
+            None => ("replay", format!("findings/{dir}/original.trace")),
+        }
+    }
+}
+
 /// The directory name of a signature (`cap.single_owner@capability.delegate` →
 /// `cap.single_owner__capability.delegate`).
 pub fn dir_name(signature: &str) -> String {
@@ -91,4 +105,21 @@ pub fn capture(campaign: &Path, spec: &RunSpec, finding: &mut Finding, budget: u
         signature: shrunk.signature,
     });
     save(campaign, finding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(shrunk: Option<bool>) -> Finding {
+        let summary = |deterministic| ShrinkSummary { events_before: 9, events_after: 3, executions: 5, slippage: 0, deterministic, signature: "a.b@c".into() };
+        Finding { signature: "a.b@c".into(), first_seed: 4, first_seen_s: 0.0, last_seen_s: 1.0, hits: 2, shrunk: shrunk.map(summary) }
+    }
+
+    #[test]
+    fn the_repro_is_the_file_that_reproduces_on_its_own() {
+        assert_eq!(finding(Some(true)).repro(), ("scenario", "findings/a.b__c/shrunk.ron".to_string()));
+        assert_eq!(finding(Some(false)).repro(), ("replay", "findings/a.b__c/shrunk.trace.ron".to_string()));
+        assert_eq!(finding(None).repro(), ("replay", "findings/a.b__c/original.trace".to_string()));
+    }
 }

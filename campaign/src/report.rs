@@ -3,7 +3,7 @@
 //! events per run, invariant check counts), `junit.xml` for CI systems (one test case per
 //! signature) and `summary.json`.
 
-use crate::findings::{dir_name, Finding};
+use crate::findings::Finding;
 use crate::state::CampaignState;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -57,7 +57,8 @@ pub fn markdown(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> 
         out.push_str("| signature | hits | first seed | first seen | last seen | shrunk events | repro |\n|---|---|---|---|---|---|---|\n");
         for f in findings.values() {
             let shrunk = f.shrunk.as_ref().map_or("—".to_string(), |s| format!("{} → {}", s.events_before, s.events_after));
-            let _ = writeln!(out, "| `{}` | {} | {} | {:.1} s | {:.1} s | {} | `findings/{}/shrunk.ron` |", f.signature, f.hits, f.first_seed, f.first_seen_s, f.last_seen_s, shrunk, dir_name(&f.signature));
+            let (binary, file) = f.repro();
+            let _ = writeln!(out, "| `{}` | {} | {} | {:.1} s | {:.1} s | {} | `{binary} {file}` |", f.signature, f.hits, f.first_seed, f.first_seen_s, f.last_seen_s, shrunk);
         }
         out.push('\n');
     }
@@ -127,13 +128,14 @@ pub fn junit(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Str
     );
     let _ = writeln!(out, "    <testcase classname=\"campaign\" name=\"{} runs, shard {}\"/>", state.runs, state.shard);
     for f in findings.values() {
+        let (binary, file) = f.repro();
         let _ = writeln!(
             out,
-            "    <testcase classname=\"finding\" name=\"{}\"><failure message=\"{} hits, first seed {}\">repro: findings/{}/shrunk.ron</failure></testcase>",
+            "    <testcase classname=\"finding\" name=\"{}\"><failure message=\"{} hits, first seed {}\">repro: cargo run --release --bin {binary} -- {}</failure></testcase>",
             escape(&f.signature),
             f.hits,
             f.first_seed,
-            dir_name(&f.signature)
+            escape(&file)
         );
     }
     out + "  </testsuite>\n</testsuites>\n"

@@ -155,8 +155,8 @@ fn finish(dir: &Path, state: &campaign::state::CampaignState, found: &std::colle
     let t = state.elapsed_s.max(1e-9);
     out!("runs {} ({:.0}/s), events {} ({:.0}/s), shard {}, {} findings", state.runs, state.runs as f64 / t, state.events, state.events as f64 / t, state.shard, found.len());
     for f in found.values() {
-        let repro = findings::finding_dir(dir, &f.signature).join("shrunk.ron");
-        out!("  {} ({} hits, first seed {}): cargo run --release --bin scenario -- {}", f.signature, f.hits, f.first_seed, repro.display());
+        let (binary, file) = f.repro();
+        out!("  {} ({} hits, first seed {}): cargo run --release --bin {binary} -- {}", f.signature, f.hits, f.first_seed, dir.join(file).display());
     }
     out!("reports: {}/report.md, report.html, junit.xml, summary.json", dir.display());
     Ok(ExitCode::from(if found.is_empty() { 0 } else { 1 }))
