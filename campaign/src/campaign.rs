@@ -94,13 +94,7 @@ pub fn run(options: &Options, interrupt: &AtomicBool, progress: &mut dyn FnMut(&
         session_events += outcomes.iter().map(|o| o.events).sum::<u64>();
         state.next_index += batch;
         state.elapsed_s = base_elapsed + started.elapsed().as_secs_f64();
-        // At most one timeline point per second, so an overnight state stays small.
-        let point = TimelinePoint { elapsed_s: state.elapsed_s, runs: state.runs, events: state.events, findings: found.len() as u64 };
-        let points = state.timeline.len();
-        match state.timeline.last_mut() {
-            Some(last) if points > 1 && point.elapsed_s - last.elapsed_s < 1.0 => *last = point,
-            _ => state.timeline.push(point),
-        }
+        state.record_timeline(TimelinePoint { elapsed_s: state.elapsed_s, runs: state.runs, events: state.events, findings: found.len() as u64 });
         state.save(&options.dir)?;
         let remaining = match options.stop {
             Stop::Runs(n) => {

@@ -40,25 +40,54 @@ fn rate(state: &CampaignState) -> (f64, f64) {
     (state.runs as f64 / t, state.events as f64 / t)
 }
 
-pub fn markdown(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
+/// The overview rows shared by the markdown and HTML reports.
+fn overview(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Vec<(&'static str, String)> {
     let (runs_s, events_s) = rate(state);
     let [p50, p90, p99, max] = events_percentiles(state);
-    let mut out = String::from("# Campaign report\n\n");
-    let _ = writeln!(out, "| | |\n|---|---|");
-    let _ = writeln!(out, "| shard | {} |\n| runs | {} (next index {}) |\n| events | {} |", state.shard, state.runs, state.next_index, state.events);
-    let _ = writeln!(out, "| wall-clock | {:.1} s |\n| throughput | {runs_s:.0} runs/s, {events_s:.0} events/s |", state.elapsed_s);
-    let _ = writeln!(out, "| failing runs | {} |\n| distinct findings | {} |", state.failing_runs, findings.len());
-    let _ = writeln!(out, "| events per run | p50 {p50}, p90 {p90}, p99 {p99}, max {max} |\n| determinism spot checks | {} |", state.spot_checks);
-    let _ = writeln!(out, "| settings | swarm {}, workload up to {} ops, planted bugs {:?} |\n", state.spec.swarm, state.spec.max_workload_ops, state.spec.bugs);
-    out.push_str("## Findings\n\n");
+    vec![
+        ("shard", state.shard.to_string()),
+        ("runs", format!("{} (next index {})", state.runs, state.next_index)),
+        ("events", state.events.to_string()),
+        ("wall-clock", format!("{:.1} s", state.elapsed_s)),
+        ("throughput", format!("{runs_s:.0} runs/s, {events_s:.0} events/s")),
+        ("failing runs", state.failing_runs.to_string()),
+        ("distinct findings", findings.len().to_string()),
+        ("events per run", format!("p50 {p50}, p90 {p90}, p99 {p99}, max {max}")),
+        ("determinism spot checks", state.spot_checks.to_string()),
+        ("settings", format!("swarm {}, workload up to {} ops, planted bugs {:?}, {} templates", state.spec.swarm, state.spec.max_workload_ops, state.spec.bugs, state.spec.templates.len())),
+    ]
+}
+
+const FINDING_COLUMNS: [&str; 7] = ["signature", "hits", "first seed", "first seen", "last seen", "shrunk events", "repro"];
+
+/// One finding as table cells (plain text; each report escapes them its own way).
+fn finding_cells(f: &Finding) -> [String; 7] {
+    let shrunk = f.shrunk.as_ref().map_or("not yet".to_string(), |s| format!("{} → {}", s.events_before, s.events_after));
+    let (binary, file) = f.repro();
+    [
+        f.signature.clone(),
+        f.hits.to_string(),
+        f.first_seed.to_string(),
+        format!("{:.1} s", f.first_seen_s),
+        format!("{:.1} s", f.last_seen_s),
+        shrunk,
+        format!("cargo run --release --bin {binary} -- {file}"),
+    ]
+}
+
+pub fn markdown(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
+    let mut out = String::from("# Campaign report\n\n| | |\n|---|---|\n");
+    for (name, value) in overview(state, findings) {
+        let _ = writeln!(out, "| {name} | {value} |");
+    }
+    out.push_str("\n## Findings\n\n");
     if findings.is_empty() {
         out.push_str("None.\n\n");
     } else {
-        out.push_str("| signature | hits | first seed | first seen | last seen | shrunk events | repro |\n|---|---|---|---|---|---|---|\n");
+        let _ = writeln!(out, "| {} |\n|{}", FINDING_COLUMNS.join(" | "), "---|".repeat(FINDING_COLUMNS.len()));
         for f in findings.values() {
-            let shrunk = f.shrunk.as_ref().map_or("—".to_string(), |s| format!("{} → {}", s.events_before, s.events_after));
-            let (binary, file) = f.repro();
-            let _ = writeln!(out, "| `{}` | {} | {} | {:.1} s | {:.1} s | {} | `{binary} {file}` |", f.signature, f.hits, f.first_seed, f.first_seen_s, f.last_seen_s, shrunk);
+            let [sig, rest @ .., repro] = finding_cells(f);
+            let _ = writeln!(out, "| `{sig}` | {} | `{repro}` |", rest.join(" | "));
         }
         out.push('\n');
     }
@@ -69,19 +98,40 @@ pub fn markdown(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> 
     out
 }
 
+/// An HTML table; the first row is the header.
+fn html_table<const N: usize>(rows: impl IntoIterator<Item = [String; N]>) -> String {
+    let mut out = String::from("<table>");
+    for (i, row) in rows.into_iter().enumerate() {
+        let cell = if i == 0 { "th" } else { "td" };
+        out.push_str("<tr>");
+        for value in row {
+            let _ = write!(out, "<{cell}>{}</{cell}>", escape(&value));
+        }
+        out.push_str("</tr>");
+    }
+    out + "</table>"
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// A line chart of `(x, y)` points as inline SVG.
+/// A line chart of `(x, y)` points as inline SVG, from zero on both axes; points are marked
+/// when there are few of them (a one-point series is still visible).
 fn line_chart(title: &str, x_label: &str, points: &[(f64, f64)]) -> String {
     let (w, h, pad) = (640.0, 220.0, 40.0);
     let max_x = points.iter().map(|p| p.0).fold(1e-9, f64::max);
     let max_y = points.iter().map(|p| p.1).fold(1e-9, f64::max);
-    let path: Vec<String> = points.iter().map(|(x, y)| format!("{:.1},{:.1}", pad + x / max_x * (w - 2.0 * pad), h - pad - y / max_y * (h - 2.0 * pad))).collect();
+    let at = |(x, y): &(f64, f64)| (pad + x / max_x * (w - 2.0 * pad), h - pad - y / max_y * (h - 2.0 * pad));
+    let path: Vec<String> = points.iter().map(|p| at(p)).map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+    let marks: String = if points.len() <= 60 {
+        points.iter().map(|p| at(p)).map(|(x, y)| format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"#2a6fdb\"/>")).collect()
+    } else {
+        String::new()
+    };
     format!(
-        "<figure><figcaption>{}</figcaption><svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\"><rect x=\"{pad}\" y=\"{pad}\" width=\"{}\" height=\"{}\" fill=\"#f6f6f6\"/><polyline fill=\"none\" stroke=\"#2a6fdb\" stroke-width=\"2\" points=\"{}\"/><text x=\"{pad}\" y=\"{}\" font-size=\"11\">0</text><text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{max_x:.1} {}</text><text x=\"4\" y=\"{}\" font-size=\"11\">{max_y:.0}</text></svg></figure>",
-        escape(title), w - 2.0 * pad, h - 2.0 * pad, path.join(" "), h - 8.0, w - pad, h - 8.0, escape(x_label), pad + 4.0
+        "<figure><figcaption>{}</figcaption><svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\"><rect x=\"{pad}\" y=\"{pad}\" width=\"{}\" height=\"{}\" fill=\"#f6f6f6\"/><polyline fill=\"none\" stroke=\"#2a6fdb\" stroke-width=\"2\" points=\"{}\"/>{marks}<text x=\"{pad}\" y=\"{}\" font-size=\"11\">0</text><text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{max_x:.1} {}</text><text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{max_y:.0}</text><text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">0</text></svg></figure>",
+        escape(title), w - 2.0 * pad, h - 2.0 * pad, path.join(" "), h - 8.0, w - pad, h - 8.0, escape(x_label), pad - 4.0, pad + 4.0, pad - 4.0, h - pad
     )
 }
 
@@ -108,14 +158,18 @@ pub fn html(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Stri
     let found: Vec<(f64, f64)> = state.timeline.iter().map(|p| (p.elapsed_s, p.findings as f64)).collect();
     let buckets: Vec<(String, u64)> = state.events_log2.iter().enumerate().filter(|(_, n)| **n > 0).map(|(b, n)| (format!("{}..{} events", 1u64 << b, (1u64 << (b + 1)) - 1), *n)).collect();
     let checks: Vec<(String, u64)> = state.invariant_checks.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    let md = markdown(state, findings);
+    let overview = html_table(std::iter::once(["".to_string(), "".to_string()]).chain(overview(state, findings).into_iter().map(|(k, v)| [k.to_string(), v])));
+    let found_table = if findings.is_empty() {
+        String::from("<p>None.</p>")
+    } else {
+        html_table(std::iter::once(FINDING_COLUMNS.map(String::from)).chain(findings.values().map(finding_cells)))
+    };
     format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Campaign report</title><style>body{{font-family:sans-serif;max-width:900px;margin:2em auto}}pre{{background:#f6f6f6;padding:1em;overflow:auto}}figure{{margin:1.5em 0}}figcaption{{font-weight:bold}}</style></head><body><h1>Campaign report</h1>{}{}{}{}<h2>Details</h2><pre>{}</pre></body></html>\n",
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Campaign report</title><style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}}th{{background:#f0f0f0}}figure{{margin:1.5em 0}}figcaption{{font-weight:bold}}</style></head><body><h1>Campaign report</h1>{overview}<h2>Findings</h2>{found_table}<h2>Charts</h2>{}{}{}{}</body></html>\n",
         line_chart("Runs per second over time", "s", &rates),
         line_chart("Findings over time", "s", &found),
         bar_chart("Events per run (runs per bucket)", &buckets),
         bar_chart("Invariant checks", &checks),
-        escape(&md)
     )
 }
 

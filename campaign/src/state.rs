@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Most points the timeline keeps.
+pub const MAX_TIMELINE_POINTS: usize = 1000;
+
 /// One point of the timeline (after a batch).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TimelinePoint {
@@ -55,6 +58,25 @@ impl CampaignState {
         }
     }
 
+    /// Records the totals after a batch. The latest point always moves forward; a new point starts
+    /// once the latest is `max(1 s, elapsed / 500)` past the one before it, and past
+    /// [`MAX_TIMELINE_POINTS`] every other point is dropped, so an overnight state stays small.
+    pub fn record_timeline(&mut self, point: TimelinePoint) {
+        let gap = (point.elapsed_s / 500.0).max(1.0);
+        match self.timeline.as_mut_slice() {
+            [.., before, latest] if latest.elapsed_s - before.elapsed_s < gap => *latest = point,
+            _ => self.timeline.push(point),
+        }
+        if self.timeline.len() > MAX_TIMELINE_POINTS {
+            let latest = self.timeline.len() - 1;
+            let mut index = 0;
+            self.timeline.retain(|_| {
+                index += 1;
+                (index - 1) % 2 == 0 || index - 1 == latest
+            });
+        }
+    }
+
     /// Adds one run's events to the distribution.
     pub fn count_events(&mut self, events: u64) {
         let bucket = 63 - events.max(1).leading_zeros() as usize;
@@ -79,5 +101,42 @@ impl CampaignState {
     pub fn save(&self, dir: &Path) -> Result<(), String> {
         let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
         replay::files::write_atomically(&Self::path(dir), &bytes).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batches(state: &mut CampaignState, seconds: u64) {
+        for tenth in 1..=seconds * 10 {
+            let t = tenth as f64 / 10.0;
+            state.record_timeline(TimelinePoint { elapsed_s: t, runs: tenth * 1000, events: tenth * 300_000, findings: tenth / 600 });
+        }
+    }
+
+    fn state() -> CampaignState {
+        let spec = RunSpec { swarm: true, max_workload_ops: 10, bugs: Vec::new(), spot_check_per_mille: 0, templates: Vec::new() };
+        CampaignState::new(spec, Shard { index: 0, count: 1 })
+    }
+
+    #[test]
+    fn the_timeline_has_a_point_per_second_and_ends_at_the_latest_batch() {
+        let mut s = state();
+        batches(&mut s, 100);
+        assert!((99..=101).contains(&s.timeline.len()), "{} points", s.timeline.len());
+        assert!(s.timeline.windows(3).all(|w| w[1].elapsed_s - w[0].elapsed_s >= 1.0 - 1e-9));
+        assert_eq!(s.timeline.last().map(|p| p.runs), Some(1_000_000));
+        assert_eq!(s.timeline.first().map(|p| p.elapsed_s), Some(0.1));
+    }
+
+    #[test]
+    fn an_overnight_timeline_stays_small_and_spans_the_whole_campaign() {
+        let mut s = state();
+        batches(&mut s, 8 * 3600);
+        assert!(s.timeline.len() <= MAX_TIMELINE_POINTS && s.timeline.len() >= 400, "{} points", s.timeline.len());
+        assert_eq!(s.timeline.first().map(|p| p.elapsed_s), Some(0.1));
+        assert_eq!(s.timeline.last().map(|p| p.elapsed_s), Some(8.0 * 3600.0));
+        assert!(s.timeline.windows(2).all(|w| w[0].elapsed_s < w[1].elapsed_s));
     }
 }
