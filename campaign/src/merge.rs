@@ -62,6 +62,8 @@ fn add(mut m: CampaignState, s: &CampaignState) -> CampaignState {
     for (a, b) in m.events_log2.iter_mut().zip(&s.events_log2) {
         *a += b;
     }
+    // Both histograms auto-resize, so adding cannot run out of range.
+    let _ = m.events_per_run.add(&s.events_per_run);
     for (id, n) in &s.invariant_checks {
         *m.invariant_checks.entry(id.clone()).or_default() += n;
     }

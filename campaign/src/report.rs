@@ -5,19 +5,13 @@
 
 use crate::findings::Finding;
 use crate::state::CampaignState;
-use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Events-per-run percentiles (p50, p90, p99, max) from the power-of-two buckets.
+/// Events-per-run percentiles (p50, p90, p99, max).
 pub fn events_percentiles(state: &CampaignState) -> [u64; 4] {
-    let Ok(mut h) = Histogram::<u64>::new(3) else { return [0; 4] };
-    for (b, &n) in state.events_log2.iter().enumerate() {
-        if n > 0 {
-            let _ = h.record_n(1u64 << b, n);
-        }
-    }
+    let h = &state.events_per_run;
     [h.value_at_quantile(0.5), h.value_at_quantile(0.9), h.value_at_quantile(0.99), h.max()]
 }
 

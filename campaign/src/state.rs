@@ -5,6 +5,7 @@
 
 use crate::shard::Shard;
 use crate::RunSpec;
+use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,6 +36,10 @@ pub struct CampaignState {
     pub elapsed_s: f64,
     /// Runs by events, in power-of-two buckets: bucket `b` counts runs with `2^b <= events < 2^(b+1)`.
     pub events_log2: Vec<u64>,
+    /// Events per run, an hdrhistogram (two significant digits) for the report's percentiles,
+    /// stored as `(value, count)` pairs.
+    #[serde(default = "events_histogram", with = "histogram_pairs")]
+    pub events_per_run: Histogram<u64>,
     pub invariant_checks: BTreeMap<String, u64>,
     pub timeline: Vec<TimelinePoint>,
     /// Runs re-executed by the determinism spot check.
@@ -52,6 +57,7 @@ impl CampaignState {
             failing_runs: 0,
             elapsed_s: 0.0,
             events_log2: vec![0; 64],
+            events_per_run: events_histogram(),
             invariant_checks: BTreeMap::new(),
             timeline: Vec::new(),
             spot_checks: 0,
@@ -81,6 +87,8 @@ impl CampaignState {
     pub fn count_events(&mut self, events: u64) {
         let bucket = 63 - events.max(1).leading_zeros() as usize;
         self.events_log2[bucket] += 1;
+        // Auto-resizing: recording cannot fail for lack of range.
+        let _ = self.events_per_run.record(events);
     }
 
     pub fn path(dir: &Path) -> std::path::PathBuf {
@@ -101,6 +109,31 @@ impl CampaignState {
     pub fn save(&self, dir: &Path) -> Result<(), String> {
         let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
         replay::files::write_atomically(&Self::path(dir), &bytes).map_err(|e| e.to_string())
+    }
+}
+
+/// An empty events-per-run histogram: auto-resizing, two significant digits (1% precision).
+pub fn events_histogram() -> Histogram<u64> {
+    Histogram::new(2).unwrap_or_else(|_| unreachable!("2 significant digits is a valid precision"))
+}
+
+/// Serde for a histogram as its non-empty `(value, count)` buckets: a few hundred pairs at most
+/// for runs of up to a million events, readable in `state.json`, and exact to rebuild.
+mod histogram_pairs {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<(u64, u64)> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+        pairs.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let mut h = super::events_histogram();
+        for (value, count) in Vec::<(u64, u64)>::deserialize(d)? {
+            h.record_n(value, count).map_err(serde::de::Error::custom)?;
+        }
+        Ok(h)
     }
 }
 
@@ -128,6 +161,18 @@ mod tests {
         assert!(s.timeline.windows(3).all(|w| w[1].elapsed_s - w[0].elapsed_s >= 1.0 - 1e-9));
         assert_eq!(s.timeline.last().map(|p| p.runs), Some(1_000_000));
         assert_eq!(s.timeline.first().map(|p| p.elapsed_s), Some(0.1));
+    }
+
+    #[test]
+    fn the_events_histogram_survives_a_checkpoint() {
+        let mut s = state();
+        for events in [3, 3, 120, 999, 1000, 4096, 250_000] {
+            s.count_events(events);
+        }
+        let back: CampaignState = serde_json::from_str(&serde_json::to_string(&s).expect("encodes")).expect("decodes");
+        assert_eq!(back.events_per_run, s.events_per_run);
+        assert_eq!(back.events_per_run.len(), 7);
+        assert_eq!(back.events_per_run.value_at_quantile(0.5), 999);
     }
 
     #[test]
