@@ -1,9 +1,11 @@
 //! The campaign loop: batches of runs in parallel (rayon), aggregated in run order so
-//! deduplication does not depend on thread timing; new signatures are saved at once and shrunk
-//! (in parallel, bounded); the state is checkpointed after every batch. A campaign stops at its
-//! run count or duration, or on interrupt (Ctrl-C), always after a complete batch and checkpoint.
+//! deduplication does not depend on thread timing; new signatures are saved at once (finding and
+//! original trace) and shrunk by a background thread while the batches go on (bounded by the
+//! shrink budget); the state is checkpointed after every batch. A campaign stops at its run count
+//! or duration, or on interrupt (Ctrl-C), always after a complete batch and checkpoint; at a
+//! normal stop it waits for the queued shrinks, on interrupt it leaves them to the next session.
 
-use crate::findings::{self, Finding, NONDETERMINISM};
+use crate::findings::{self, Finding, ShrinkSummary, NONDETERMINISM};
 use crate::shard::Shard;
 use crate::state::{CampaignState, TimelinePoint};
 use crate::{run_one, spot_checked, RunOutcome, RunSpec};
@@ -11,6 +13,7 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// When a campaign stops.
@@ -60,24 +63,47 @@ pub struct Outcome {
 /// Runs (or resumes) the campaign in `options.dir`.
 pub fn run(options: &Options, interrupt: &AtomicBool, progress: &mut dyn FnMut(&Progress)) -> Result<Outcome, String> {
     std::fs::create_dir_all(&options.dir).map_err(|e| format!("{}: {e}", options.dir.display()))?;
-    let mut state = match CampaignState::load(&options.dir)? {
+    let state = match CampaignState::load(&options.dir)? {
         Some(s) if s.spec != options.spec || s.shard != options.shard => {
             return Err(format!("{} holds a campaign with other settings ({:?}, shard {}); use another directory", options.dir.display(), s.spec, s.shard));
         }
         Some(s) => s,
         None => CampaignState::new(options.spec.clone(), options.shard),
     };
-    let mut found = findings::load_all(&options.dir)?;
-    finish_captures(options, &mut found)?;
+    let found = findings::load_all(&options.dir)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads).build().map_err(|e| e.to_string())?;
+    std::thread::scope(|scope| {
+        let mut shrinks = Shrinks::start(scope, options, interrupt);
+        let (state, mut found, interrupted) = run_batches(options, &pool, state, found, &mut shrinks, interrupt, progress)?;
+        shrinks.finish(options, &mut found)?;
+        Ok(Outcome { state, findings: found, interrupted })
+    })
+}
+
+/// The batch loop: runs, aggregates, records new findings and queues them for shrinking,
+/// checkpoints, reports progress. Returns the state, the findings and whether it was interrupted.
+fn run_batches(
+    options: &Options,
+    pool: &rayon::ThreadPool,
+    mut state: CampaignState,
+    mut found: BTreeMap<String, Finding>,
+    shrinks: &mut Shrinks,
+    interrupt: &AtomicBool,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<(CampaignState, BTreeMap<String, Finding>, bool), String> {
+    // Findings an earlier session recorded but did not shrink (or did not finish recording).
+    for finding in found.values() {
+        if !findings::finding_dir(&options.dir, &finding.signature).join("original.trace").exists() {
+            findings::record_original(&options.dir, &options.spec, finding)?;
+        }
+        shrinks.submit(finding);
+    }
     let started = Instant::now();
     let base_elapsed = state.elapsed_s;
     let (mut session_runs, mut session_events) = (0, 0);
-    let mut interrupted = false;
     loop {
         if interrupt.load(Ordering::Relaxed) {
-            interrupted = true;
-            break;
+            return Ok((state, found, true));
         }
         let batch = match options.stop {
             Stop::Runs(n) if state.runs >= n => break,
@@ -88,8 +114,9 @@ pub fn run(options: &Options, interrupt: &AtomicBool, progress: &mut dyn FnMut(&
         let first = state.next_index;
         let outcomes: Vec<RunOutcome> = pool.install(|| (first..first + batch).into_par_iter().map(|i| run_one(&options.spec, options.shard.seed(i))).collect());
         let elapsed = base_elapsed + started.elapsed().as_secs_f64();
-        let new = aggregate(&mut state, &mut found, &outcomes, elapsed);
-        save_new_findings(options, &pool, &mut found, new)?;
+        let touched = aggregate(&mut state, &mut found, &outcomes, elapsed);
+        shrinks.collect(options, &mut found)?;
+        save_findings(options, &found, &touched, shrinks)?;
         session_runs += batch;
         session_events += outcomes.iter().map(|o| o.events).sum::<u64>();
         state.next_index += batch;
@@ -105,13 +132,80 @@ pub fn run(options: &Options, interrupt: &AtomicBool, progress: &mut dyn FnMut(&
         };
         progress(&Progress { runs: state.runs, events: state.events, findings: found.len(), session_runs, session_events, session_elapsed: started.elapsed(), remaining });
     }
-    Ok(Outcome { state, findings: found, interrupted })
+    Ok((state, found, false))
 }
 
-/// Folds a batch into the state in run order; returns the signatures seen for the first time,
-/// with the seed that first showed each.
-fn aggregate(state: &mut CampaignState, found: &mut BTreeMap<String, Finding>, outcomes: &[RunOutcome], elapsed: f64) -> Vec<String> {
-    let mut new = Vec::new();
+/// What the background shrinker sends back: a signature and its shrink (`None`: interrupted).
+type ShrinkResult = (String, Result<Option<ShrinkSummary>, String>);
+
+/// The background shrinker: one thread that shrinks each new finding's first run (bounded by
+/// the shrink budget) while the batches go on; results are folded in between batches. Shrinking
+/// is deterministic, so when a result arrives never changes what it is.
+struct Shrinks {
+    jobs: Option<mpsc::Sender<Finding>>,
+    results: mpsc::Receiver<ShrinkResult>,
+    pending: usize,
+}
+
+impl Shrinks {
+    fn start<'scope>(scope: &'scope std::thread::Scope<'scope, '_>, options: &'scope Options, interrupt: &'scope AtomicBool) -> Shrinks {
+        let (jobs, queue) = mpsc::channel::<Finding>();
+        let (done, results) = mpsc::channel();
+        scope.spawn(move || {
+            for finding in queue {
+                let result = match interrupt.load(Ordering::Relaxed) {
+                    true => Ok(None),
+                    false => findings::shrink(&options.dir, &options.spec, &finding, options.shrink_budget, interrupt),
+                };
+                if done.send((finding.signature, result)).is_err() {
+                    break;
+                }
+            }
+        });
+        Shrinks { jobs: Some(jobs), results, pending: 0 }
+    }
+
+    /// Queues a finding for shrinking if it needs it.
+    fn submit(&mut self, finding: &Finding) {
+        let Some(jobs) = &self.jobs else { return };
+        if findings::needs_shrink(finding) && jobs.send(finding.clone()).is_ok() {
+            self.pending += 1;
+        }
+    }
+
+    /// Folds in the shrinks finished so far and saves their findings.
+    fn collect(&mut self, options: &Options, found: &mut BTreeMap<String, Finding>) -> Result<(), String> {
+        while let Ok(result) = self.results.try_recv() {
+            self.apply(options, found, result)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the queued shrinks (after an interrupt they stop at once and save nothing).
+    fn finish(mut self, options: &Options, found: &mut BTreeMap<String, Finding>) -> Result<(), String> {
+        self.jobs = None;
+        while self.pending > 0 {
+            let Ok(result) = self.results.recv() else { break };
+            self.apply(options, found, result)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, options: &Options, found: &mut BTreeMap<String, Finding>, (signature, result): ShrinkResult) -> Result<(), String> {
+        self.pending -= 1;
+        let summary = result.map_err(|e| format!("shrinking {signature}: {e}"))?;
+        if let (Some(summary), Some(finding)) = (summary, found.get_mut(&signature)) {
+            finding.shrunk = Some(summary);
+            findings::save(&options.dir, finding)?;
+        }
+        Ok(())
+    }
+}
+
+/// Folds a batch into the state in run order; returns the signatures the batch hit, each with
+/// whether it was seen for the first time.
+fn aggregate(state: &mut CampaignState, found: &mut BTreeMap<String, Finding>, outcomes: &[RunOutcome], elapsed: f64) -> BTreeMap<String, bool> {
+    let mut touched = BTreeMap::new();
     for o in outcomes {
         state.runs += 1;
         state.events += o.events;
@@ -127,39 +221,28 @@ fn aggregate(state: &mut CampaignState, found: &mut BTreeMap<String, Finding>, o
                 Some(f) => {
                     f.hits += 1;
                     f.last_seen_s = elapsed;
+                    touched.entry(signature).or_insert(false);
                 }
                 None => {
                     found.insert(signature.clone(), Finding { signature: signature.clone(), first_seed: o.seed, first_seen_s: elapsed, last_seen_s: elapsed, hits: 1, shrunk: None });
-                    new.push(signature);
+                    touched.insert(signature, true);
                 }
             }
         }
     }
-    new
+    touched
 }
 
-/// Writes every finding's `finding.json` (hits changed), then captures and shrinks the new ones.
-fn save_new_findings(options: &Options, pool: &rayon::ThreadPool, found: &mut BTreeMap<String, Finding>, new: Vec<String>) -> Result<(), String> {
-    for finding in found.values() {
-        findings::save(&options.dir, finding)?;
-    }
-    let mut fresh: Vec<Finding> = new.iter().filter_map(|s| found.get(s).cloned()).collect();
-    let results: Vec<Result<(), String>> =
-        pool.install(|| fresh.par_iter_mut().map(|f| findings::capture(&options.dir, &options.spec, f, options.shrink_budget)).collect());
-    results.into_iter().collect::<Result<Vec<()>, String>>()?;
-    for f in fresh {
-        found.insert(f.signature.clone(), f);
-    }
-    Ok(())
-}
-
-/// Resumes the capture of findings saved before an interruption but not yet shrunk.
-fn finish_captures(options: &Options, found: &mut BTreeMap<String, Finding>) -> Result<(), String> {
-    for finding in found.values_mut() {
-        let dir = findings::finding_dir(&options.dir, &finding.signature);
-        let needs_shrink = finding.signature != NONDETERMINISM && finding.shrunk.is_none();
-        if needs_shrink || !dir.join("original.trace").exists() {
-            findings::capture(&options.dir, &options.spec, finding, options.shrink_budget)?;
+/// Saves the findings this batch hit: a new one is recorded (`finding.json`, then its original
+/// trace) and queued for shrinking; a known one gets its new hit count.
+fn save_findings(options: &Options, found: &BTreeMap<String, Finding>, touched: &BTreeMap<String, bool>, shrinks: &mut Shrinks) -> Result<(), String> {
+    for (signature, &new) in touched {
+        let Some(finding) = found.get(signature) else { continue };
+        if new {
+            findings::record_original(&options.dir, &options.spec, finding)?;
+            shrinks.submit(finding);
+        } else {
+            findings::save(&options.dir, finding)?;
         }
     }
     Ok(())

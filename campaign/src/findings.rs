@@ -8,6 +8,7 @@ use crate::RunSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 /// Signature of a run whose determinism re-check gave another hash.
 pub const NONDETERMINISM: &str = "determinism@engine";
@@ -80,31 +81,40 @@ pub fn save(campaign: &Path, finding: &Finding) -> Result<(), String> {
     replay::files::write_atomically(&dir.join("finding.json"), &bytes).map_err(|e| e.to_string())
 }
 
-/// Records the first run of a new signature: its trace, then (unless it is a determinism
-/// finding) its shrunk repro, bounded by `budget` executions.
-pub fn capture(campaign: &Path, spec: &RunSpec, finding: &mut Finding, budget: u64) -> Result<(), String> {
-    let dir = finding_dir(campaign, &finding.signature);
+/// Records the first run of a new signature: `finding.json`, then its trace (`original.trace`).
+pub fn record_original(campaign: &Path, spec: &RunSpec, finding: &Finding) -> Result<(), String> {
+    save(campaign, finding)?;
     let scenario = spec.scenario(finding.first_seed);
     let (trace, _) = replay::record(&scenario, finding.first_seed);
-    let choices = trace.choices.clone();
-    replay::files::write_trace(&dir.join("original.trace"), &trace.compact()).map_err(|e| e.to_string())?;
-    if finding.signature == NONDETERMINISM {
-        return Ok(());
-    }
-    let interrupt = std::sync::atomic::AtomicBool::new(false);
+    replay::files::write_trace(&finding_dir(campaign, &finding.signature).join("original.trace"), &trace.compact()).map_err(|e| e.to_string())
+}
+
+/// Whether a finding still needs its shrunk repro (a determinism finding has none).
+pub fn needs_shrink(finding: &Finding) -> bool {
+    finding.signature != NONDETERMINISM && finding.shrunk.is_none()
+}
+
+/// Shrinks the first run of a finding, bounded by `budget` executions, and writes `shrunk.ron`
+/// and `shrunk.trace.ron`. Returns `None` when `interrupt` stopped it: nothing is written then,
+/// so the next session shrinks it again from the start and gets the same result.
+pub fn shrink(campaign: &Path, spec: &RunSpec, finding: &Finding, budget: u64, interrupt: &AtomicBool) -> Result<Option<ShrinkSummary>, String> {
+    let scenario = spec.scenario(finding.first_seed);
+    let (trace, _) = replay::record(&scenario, finding.first_seed);
     let budget = shrinker::Budget { max_executions: budget, max_time: Some(std::time::Duration::from_secs(60)) };
-    let shrunk = shrinker::shrink(&scenario, choices, finding.first_seed, budget, &interrupt, &mut |_| {}).map_err(|e| e.to_string())?;
+    let shrunk = shrinker::shrink(&scenario, trace.choices, finding.first_seed, budget, interrupt, &mut |_| {}).map_err(|e| e.to_string())?;
+    if shrunk.stopped == shrinker::StopCause::Interrupted {
+        return Ok(None);
+    }
     let origin = format!("campaign run seed {}", finding.first_seed);
-    shrinker::output::write(&shrunk, &dir.join("shrunk.ron"), &origin).map_err(|e| e.to_string())?;
-    finding.shrunk = Some(ShrinkSummary {
+    shrinker::output::write(&shrunk, &finding_dir(campaign, &finding.signature).join("shrunk.ron"), &origin).map_err(|e| e.to_string())?;
+    Ok(Some(ShrinkSummary {
         events_before: shrunk.before.events,
         events_after: shrunk.after.events,
         executions: shrunk.executions,
         slippage: shrunk.slippage,
         deterministic: shrunk.deterministic,
         signature: shrunk.signature,
-    });
-    save(campaign, finding)
+    }))
 }
 
 #[cfg(test)]

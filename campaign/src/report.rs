@@ -117,9 +117,9 @@ fn line_chart(title: &str, x_label: &str, points: &[(f64, f64)]) -> String {
     let max_x = points.iter().map(|p| p.0).fold(1e-9, f64::max);
     let max_y = points.iter().map(|p| p.1).fold(1e-9, f64::max);
     let at = |(x, y): &(f64, f64)| (pad + x / max_x * (w - 2.0 * pad), h - pad - y / max_y * (h - 2.0 * pad));
-    let path: Vec<String> = points.iter().map(|p| at(p)).map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+    let path: Vec<String> = points.iter().map(&at).map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
     let marks: String = if points.len() <= 60 {
-        points.iter().map(|p| at(p)).map(|(x, y)| format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"#2a6fdb\"/>")).collect()
+        points.iter().map(&at).map(|(x, y)| format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"#2a6fdb\"/>")).collect()
     } else {
         String::new()
     };
