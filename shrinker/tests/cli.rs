@@ -21,13 +21,19 @@ fn shrinks_a_scenario_file_and_writes_a_loadable_repro_with_its_trace() {
     let input = failing_scenario(dir.path());
     let out = dir.path().join("repro.ron");
     let status = Command::new(SHRINK).arg(&input).args(["--seed", "1", "--out"]).arg(&out).output().expect("runs");
+    assert_shrunk(&status, "identity.one_exit_notification@termination", &out);
+}
+
+/// `shrink` succeeded with `signature`; `out` loads and fails as it expects, and the trace beside
+/// it replays.
+fn assert_shrunk(status: &std::process::Output, signature: &str, out: &Path) {
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     let stdout = String::from_utf8_lossy(&status.stdout);
-    assert!(stdout.contains("identity.one_exit_notification@termination"), "{stdout}");
-    let repro = scenarios::load_scenario(&out).expect("the repro loads");
+    assert!(stdout.contains(signature), "{stdout}");
+    let repro = scenarios::load_scenario(out).expect("the repro loads");
     let report = model::run(&repro, &model::RunConfig::seeded(repro.seed));
     assert!(report.passed(), "the repro expects its violation: {:?}", report.expectations);
-    let trace = replay::files::read_trace(&dir.path().join("repro.trace.ron")).expect("trace written");
+    let trace = replay::files::read_trace(&out.with_file_name("repro.trace.ron")).expect("trace written");
     assert!(replay::replay(&trace, 1).expect("valid").confirmed());
 }
 
@@ -73,14 +79,7 @@ fn shrinks_a_fuzz_crash_artifact_into_a_new_folder() {
         .arg(&out)
         .output()
         .expect("runs");
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    let stdout = String::from_utf8_lossy(&status.stdout);
-    assert!(stdout.contains("cap.no_use_after_transfer@capability.use"), "{stdout}");
-    let repro = scenarios::load_scenario(&out).expect("the repro loads");
-    let report = model::run(&repro, &model::RunConfig::seeded(repro.seed));
-    assert!(report.passed(), "the repro expects its violation: {:?}", report.expectations);
-    let trace = replay::files::read_trace(&out.with_file_name("repro.trace.ron")).expect("trace written");
-    assert!(replay::replay(&trace, 1).expect("valid").confirmed());
+    assert_shrunk(&status, "cap.no_use_after_transfer@capability.use", &out);
 }
 
 #[test]
