@@ -64,8 +64,11 @@ pub struct Outcome {
 pub fn run(options: &Options, interrupt: &AtomicBool, progress: &mut dyn FnMut(&Progress)) -> Result<Outcome, String> {
     std::fs::create_dir_all(&options.dir).map_err(|e| format!("{}: {e}", options.dir.display()))?;
     let state = match CampaignState::load(&options.dir)? {
+        Some(s) if !s.merged_from.is_empty() => {
+            return Err(format!("{} is a merged report of shards {}, not a campaign to resume: run each shard in its own directory and merge again", options.dir.display(), s.shards()));
+        }
         Some(s) if s.spec != options.spec || s.shard != options.shard => {
-            return Err(format!("{} holds a campaign with other settings ({:?}, shard {}); use another directory", options.dir.display(), s.spec, s.shard));
+            return Err(format!("{} holds a campaign with other settings ({}); resume it with those settings or use another directory", options.dir.display(), settings_difference(&s, options)));
         }
         Some(s) => s,
         None => CampaignState::new(options.spec.clone(), options.shard),
@@ -78,6 +81,31 @@ pub fn run(options: &Options, interrupt: &AtomicBool, progress: &mut dyn FnMut(&
         shrinks.finish(options, &mut found)?;
         Ok(Outcome { state, findings: found, interrupted })
     })
+}
+
+/// Which settings of a stored campaign differ from the requested ones, in command-line terms.
+fn settings_difference(stored: &CampaignState, options: &Options) -> String {
+    let (was, now) = (&stored.spec, &options.spec);
+    let mut differences = Vec::new();
+    if stored.shard != options.shard {
+        differences.push(format!("--shard {} there, {} now", stored.shard, options.shard));
+    }
+    if was.swarm != now.swarm {
+        differences.push(format!("swarm {} there, {} now (--no-swarm)", was.swarm, now.swarm));
+    }
+    if was.max_workload_ops != now.max_workload_ops {
+        differences.push(format!("workload up to {} ops there, {} now", was.max_workload_ops, now.max_workload_ops));
+    }
+    if was.bugs != now.bugs {
+        differences.push(format!("--bug {:?} there, {:?} now", was.bugs, now.bugs));
+    }
+    if was.spot_check_per_mille != now.spot_check_per_mille {
+        differences.push(format!("--spot-check-per-mille {} there, {} now", was.spot_check_per_mille, now.spot_check_per_mille));
+    }
+    if was.templates != now.templates {
+        differences.push(format!("{} --template scenarios there, {} now (or their contents differ)", was.templates.len(), now.templates.len()));
+    }
+    differences.join("; ")
 }
 
 /// The batch loop: runs, aggregates, records new findings and queues them for shrinking,

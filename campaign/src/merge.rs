@@ -2,8 +2,10 @@
 //! up; wall-clock time is the longest shard's (shards run side by side); findings with the same
 //! signature merge: hits add up, the lowest first seed keeps its files (the same finding a single
 //! campaign over all seeds would keep; wall-clock sightings differ between machines), and first and
-//! last seen become the earliest and latest. The merged directory is a report, not a campaign to
-//! resume.
+//! last seen become the earliest and latest. The inputs must be distinct shards of one campaign
+//! (same settings and shard count; all of them unless `--partial`). The merged directory is a
+//! report, not a campaign to resume: its state names the shards it came from, and `campaign run`
+//! refuses it.
 
 use crate::findings::{self, Finding};
 use crate::shard::Shard;
@@ -11,16 +13,17 @@ use crate::state::CampaignState;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Merges `dirs` into `out`; returns the merged state and findings.
-pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<(CampaignState, BTreeMap<String, Finding>), String> {
+/// Merges `dirs` into `out`; returns the merged state and findings. The directories must be
+/// distinct shards `k/N` of one campaign (same settings, same `N`), all `N` of them unless
+/// `partial`; `out` must not be one of them nor hold a campaign that runs.
+pub fn merge(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<(CampaignState, BTreeMap<String, Finding>), String> {
+    let states = load_shards(out, dirs, partial)?;
     let mut merged: Option<CampaignState> = None;
     let mut found: BTreeMap<String, (Finding, PathBuf)> = BTreeMap::new();
-    for dir in dirs {
-        let state = CampaignState::load(dir)?.ok_or_else(|| format!("{}: not a campaign directory (no state.json)", dir.display()))?;
+    for (dir, state) in dirs.iter().zip(&states) {
         merged = Some(match merged {
-            None => CampaignState { shard: Shard::WHOLE, ..state.clone() },
-            Some(m) if m.spec != state.spec => return Err(format!("{}: ran with other settings than the first directory", dir.display())),
-            Some(m) => add(m, &state),
+            None => CampaignState { shard: Shard::WHOLE, merged_from: vec![state.shard], ..state.clone() },
+            Some(m) => add(m, state),
         });
         for (sig, f) in findings::load_all(dir)? {
             let source = findings::finding_dir(dir, &sig);
@@ -42,7 +45,8 @@ pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<(CampaignState, BTreeMap<St
             }
         }
     }
-    let state = merged.ok_or("give at least one campaign directory")?;
+    let mut state = merged.ok_or("give at least one campaign directory")?;
+    state.merged_from.sort_by_key(|s| s.index);
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     for (finding, source) in found.values() {
         copy_finding(source, &findings::finding_dir(out, &finding.signature))?;
@@ -52,7 +56,50 @@ pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<(CampaignState, BTreeMap<St
     Ok((state, found.into_iter().map(|(k, (f, _))| (k, f)).collect()))
 }
 
+/// Loads every shard's state and checks that together they are shards of one campaign.
+fn load_shards(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<Vec<CampaignState>, String> {
+    let same_place = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if let Some(dir) = dirs.iter().find(|d| same_place(d, out)) {
+        return Err(format!("--out {} is one of the shard directories ({}); merge into a new directory", out.display(), dir.display()));
+    }
+    if let Some(existing) = CampaignState::load(out)? {
+        if existing.merged_from.is_empty() {
+            return Err(format!("--out {} holds a campaign (shard {}); merge into a new directory", out.display(), existing.shard));
+        }
+    }
+    let mut states: Vec<CampaignState> = Vec::new();
+    let mut seen: BTreeMap<u64, &Path> = BTreeMap::new();
+    for dir in dirs {
+        let state = CampaignState::load(dir)?.ok_or_else(|| format!("{}: not a campaign directory (no state.json)", dir.display()))?;
+        if !state.merged_from.is_empty() {
+            return Err(format!("{}: is itself a merged report; merge the shard directories instead", dir.display()));
+        }
+        if let Some(first) = states.first() {
+            if state.spec != first.spec {
+                return Err(format!("{}: ran with other settings than {}", dir.display(), dirs[0].display()));
+            }
+            if state.shard.count != first.shard.count {
+                return Err(format!("{}: is shard {}, but {} is shard {}: shards of one campaign share N", dir.display(), state.shard, dirs[0].display(), first.shard));
+            }
+        }
+        if let Some(other) = seen.insert(state.shard.index, dir) {
+            return Err(format!("{} and {} are both shard {}: each shard is merged once", other.display(), dir.display(), state.shard));
+        }
+        states.push(state);
+    }
+    let count = states.first().map_or(0, |s| s.shard.count);
+    let missing: Vec<String> = (0..count).filter(|k| !seen.contains_key(k)).map(|k| format!("{k}/{count}")).collect();
+    if !missing.is_empty() && !partial {
+        return Err(format!("shards {} are missing; give every shard, or --partial to merge only these", missing.join(", ")));
+    }
+    Ok(states)
+}
+
 fn add(mut m: CampaignState, s: &CampaignState) -> CampaignState {
+    m.merged_from.push(s.shard);
     m.runs += s.runs;
     m.events += s.events;
     m.failing_runs += s.failing_runs;

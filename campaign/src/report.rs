@@ -39,7 +39,7 @@ fn overview(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Vec<
     let (runs_s, events_s) = rate(state);
     let [p50, p90, p99, max] = events_percentiles(state);
     vec![
-        ("shard", state.shard.to_string()),
+        ("shard", state.shards()),
         ("runs", format!("{} (next index {})", state.runs, state.next_index)),
         ("events", state.events.to_string()),
         ("wall-clock", format!("{:.1} s", state.elapsed_s)),
@@ -174,7 +174,7 @@ pub fn junit(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Str
         findings.len(),
         state.elapsed_s
     );
-    let _ = writeln!(out, "    <testcase classname=\"campaign\" name=\"{} runs, shard {}\"/>", state.runs, state.shard);
+    let _ = writeln!(out, "    <testcase classname=\"campaign\" name=\"{} runs, shard {}\"/>", state.runs, escape(&state.shards()));
     for f in findings.values() {
         let (binary, file) = f.repro();
         let _ = writeln!(
@@ -193,7 +193,7 @@ pub fn summary(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> S
     let (runs_per_s, events_per_s) = rate(state);
     let [p50, p90, p99, max] = events_percentiles(state);
     let value = serde_json::json!({
-        "shard": state.shard.to_string(),
+        "shard": state.shards(),
         "runs": state.runs,
         "events": state.events,
         "elapsed_s": state.elapsed_s,

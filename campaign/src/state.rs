@@ -44,6 +44,10 @@ pub struct CampaignState {
     pub timeline: Vec<TimelinePoint>,
     /// Runs re-executed by the determinism spot check.
     pub spot_checks: u64,
+    /// The shards a `campaign merge` combined (empty for a campaign that runs). A merged
+    /// directory is a report: it cannot be resumed.
+    #[serde(default)]
+    pub merged_from: Vec<Shard>,
 }
 
 impl CampaignState {
@@ -61,7 +65,17 @@ impl CampaignState {
             invariant_checks: BTreeMap::new(),
             timeline: Vec::new(),
             spot_checks: 0,
+            merged_from: Vec::new(),
         }
+    }
+
+    /// Which shards the state covers: `0/4`, or for a merge `0/4 + 1/4 + 2/4 + 3/4 (merged)`.
+    pub fn shards(&self) -> String {
+        if self.merged_from.is_empty() {
+            return self.shard.to_string();
+        }
+        let shards: Vec<String> = self.merged_from.iter().map(Shard::to_string).collect();
+        format!("{} (merged)", shards.join(" + "))
     }
 
     /// Records the totals after a batch. The latest point always moves forward; a new point starts

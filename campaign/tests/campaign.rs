@@ -88,7 +88,7 @@ fn shards_partition_the_seeds_and_merge_into_the_whole() {
     }
     let out = tempfile::tempdir().expect("tempdir");
     let dirs: Vec<_> = parts.iter().map(|d| d.path().to_path_buf()).collect();
-    let (merged, found) = campaign::merge::merge(out.path(), &dirs).expect("merge");
+    let (merged, found) = campaign::merge::merge(out.path(), &dirs, false).expect("merge");
     assert_eq!(merged.runs, all.state.runs);
     assert_eq!(merged.events, all.state.events, "two shards of 128 runs are exactly the first 256 seeds");
     assert_eq!(found.keys().collect::<Vec<_>>(), all.findings.keys().collect::<Vec<_>>());
@@ -99,6 +99,33 @@ fn shards_partition_the_seeds_and_merge_into_the_whole() {
     }
     assert_eq!(Shard { index: 1, count: 4 }.seed(3), 13);
     assert!("3/2".parse::<Shard>().is_err() && "1/0".parse::<Shard>().is_err() && "x".parse::<Shard>().is_err());
+    assert_eq!(merged.shards(), "0/2 + 1/2 (merged)");
+    let resumed = run(&options(out.path(), s.clone(), Shard::WHOLE, 512), &AtomicBool::new(false), &mut |_| {});
+    assert!(resumed.expect_err("a merged report is not resumable").contains("merged report"));
+}
+
+/// A merge that would not equal one campaign over the same seeds is refused: a shard twice, a
+/// missing shard (unless `partial`), shards of different counts, the output among the inputs.
+#[test]
+fn merging_a_wrong_set_of_shards_is_refused() {
+    let s = spec(vec![]);
+    let shard = |k: u64, n: u64| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        run(&options(dir.path(), s.clone(), Shard { index: k, count: n }, 8), &AtomicBool::new(false), &mut |_| {}).expect("shard");
+        dir
+    };
+    let (a, b, c) = (shard(0, 3), shard(1, 3), shard(1, 2));
+    let out = tempfile::tempdir().expect("tempdir");
+    let merge = |dirs: &[&tempfile::TempDir], partial| {
+        let dirs: Vec<_> = dirs.iter().map(|d| d.path().to_path_buf()).collect();
+        campaign::merge::merge(out.path(), &dirs, partial).map(|(state, _)| state)
+    };
+    assert!(merge(&[&a, &a], true).expect_err("duplicate").contains("both shard 0/3"));
+    assert!(merge(&[&a, &b], false).expect_err("incomplete").contains("shards 2/3 are missing"));
+    assert!(merge(&[&a, &c], true).expect_err("other count").contains("share N"));
+    assert_eq!(merge(&[&a, &b], true).expect("partial").shards(), "0/3 + 1/3 (merged)");
+    let into_input = campaign::merge::merge(a.path(), &[a.path().to_path_buf(), b.path().to_path_buf()], true);
+    assert!(into_input.expect_err("out is an input").contains("is one of the shard directories"));
 }
 
 #[test]

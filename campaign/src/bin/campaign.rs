@@ -37,10 +37,16 @@ enum Command {
     /// Run or resume a campaign.
     Run(RunArgs),
     /// Merge shard directories into one report.
+    ///
+    /// The directories must be distinct shards k/N of one campaign (same settings, same N), all N
+    /// of them unless --partial. The output is a report (it cannot be resumed).
     Merge {
-        /// Output directory.
+        /// Output directory (a new one, or an earlier merge to overwrite).
         #[arg(long)]
         out: PathBuf,
+        /// Merge even if some shards are missing (the report names the shards it covers).
+        #[arg(long)]
+        partial: bool,
         /// Shard directories.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
@@ -114,7 +120,7 @@ fn parse_bug(s: &str) -> Result<PlantedBug, String> {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Run(args) => run(args),
-        Command::Merge { out, dirs } => campaign::merge::merge(&out, &dirs).and_then(|(s, f)| finish(&out, &s, &f)),
+        Command::Merge { out, partial, dirs } => campaign::merge::merge(&out, &dirs, partial).and_then(|(s, f)| finish(&out, &s, &f)),
         Command::Report { dir } => report_only(&dir),
     };
     result.unwrap_or_else(|e| {
@@ -153,7 +159,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
 fn finish(dir: &Path, state: &campaign::state::CampaignState, found: &std::collections::BTreeMap<String, findings::Finding>) -> Result<ExitCode, String> {
     report::write_all(dir, state, found)?;
     let t = state.elapsed_s.max(1e-9);
-    out!("runs {} ({:.0}/s), events {} ({:.0}/s), shard {}, {} findings", state.runs, state.runs as f64 / t, state.events, state.events as f64 / t, state.shard, found.len());
+    out!("runs {} ({:.0}/s), events {} ({:.0}/s), shard {}, {} findings", state.runs, state.runs as f64 / t, state.events, state.events as f64 / t, state.shards(), found.len());
     for f in found.values() {
         let (binary, file) = f.repro();
         out!("  {} ({} hits, first seed {}): cargo run --release --bin {binary} -- {}", f.signature, f.hits, f.first_seed, dir.join(file).display());
