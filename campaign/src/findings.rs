@@ -37,16 +37,17 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The file that reproduces the finding, relative to the campaign directory, and the binary
-    /// that runs it: the shrunk scenario when it fails on its own, else the trace that carries the
-    /// choices it needs (the shrunk one, or the original run's before shrinking).
-    pub fn repro(&self) -> (&'static str, String) {
-        let dir = dir_name(&self.signature);
-        match &self.shrunk {
-            Some(s) if s.deterministic => ("scenario", format!("findings/{dir}/shrunk.ron")),
-            Some(_) => ("replay", format!("findings/{dir}/shrunk.trace.ron")),
-            None => ("replay", format!("findings/{dir}/original.trace")),
-        }
+    /// The command that reproduces the finding, for a campaign in `campaign`: the shrunk
+    /// scenario when it fails on its own, else the trace that carries the choices it needs (the
+    /// shrunk one, or the original run's before shrinking).
+    pub fn repro_command(&self, campaign: &Path) -> String {
+        let dir = finding_dir(campaign, &self.signature);
+        let (binary, file) = match &self.shrunk {
+            Some(s) if s.deterministic => ("scenario", dir.join("shrunk.ron")),
+            Some(_) => ("replay", dir.join("shrunk.trace.ron")),
+            None => ("replay", dir.join("original.trace")),
+        };
+        format!("cargo run --release --bin {binary} -- {}", file.display())
     }
 }
 
@@ -128,8 +129,9 @@ mod tests {
 
     #[test]
     fn the_repro_is_the_file_that_reproduces_on_its_own() {
-        assert_eq!(finding(Some(true)).repro(), ("scenario", "findings/a.b__c/shrunk.ron".to_string()));
-        assert_eq!(finding(Some(false)).repro(), ("replay", "findings/a.b__c/shrunk.trace.ron".to_string()));
-        assert_eq!(finding(None).repro(), ("replay", "findings/a.b__c/original.trace".to_string()));
+        let camp = Path::new("camp");
+        assert_eq!(finding(Some(true)).repro_command(camp), "cargo run --release --bin scenario -- camp/findings/a.b__c/shrunk.ron");
+        assert_eq!(finding(Some(false)).repro_command(camp), "cargo run --release --bin replay -- camp/findings/a.b__c/shrunk.trace.ron");
+        assert_eq!(finding(None).repro_command(camp), "cargo run --release --bin replay -- camp/findings/a.b__c/original.trace");
     }
 }

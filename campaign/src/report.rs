@@ -18,9 +18,9 @@ pub fn events_percentiles(state: &CampaignState) -> [u64; 4] {
 /// Writes every report file.
 pub fn write_all(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Result<(), String> {
     let files = [
-        ("report.md", markdown(state, findings)),
-        ("report.html", html(state, findings)),
-        ("junit.xml", junit(state, findings)),
+        ("report.md", markdown(dir, state, findings)),
+        ("report.html", html(dir, state, findings)),
+        ("junit.xml", junit(dir, state, findings)),
         ("summary.json", summary(state, findings)),
     ];
     for (name, text) in files {
@@ -55,9 +55,8 @@ fn overview(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Vec<
 const FINDING_COLUMNS: [&str; 7] = ["signature", "hits", "first seed", "first seen", "last seen", "shrunk events", "repro"];
 
 /// One finding as table cells (plain text; each report escapes them its own way).
-fn finding_cells(f: &Finding) -> [String; 7] {
+fn finding_cells(dir: &Path, f: &Finding) -> [String; 7] {
     let shrunk = f.shrunk.as_ref().map_or("not yet".to_string(), |s| format!("{} → {}", s.events_before, s.events_after));
-    let (binary, file) = f.repro();
     [
         f.signature.clone(),
         f.hits.to_string(),
@@ -65,11 +64,12 @@ fn finding_cells(f: &Finding) -> [String; 7] {
         format!("{:.1} s", f.first_seen_s),
         format!("{:.1} s", f.last_seen_s),
         shrunk,
-        format!("cargo run --release --bin {binary} -- {file}"),
+        f.repro_command(dir),
     ]
 }
 
-pub fn markdown(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
+/// The markdown report; repro commands name files under `dir` as the user gave it.
+pub fn markdown(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
     let mut out = String::from("# Campaign report\n\n| | |\n|---|---|\n");
     for (name, value) in overview(state, findings) {
         let _ = writeln!(out, "| {name} | {value} |");
@@ -80,7 +80,7 @@ pub fn markdown(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> 
     } else {
         let _ = writeln!(out, "| {} |\n|{}", FINDING_COLUMNS.join(" | "), "---|".repeat(FINDING_COLUMNS.len()));
         for f in findings.values() {
-            let [sig, rest @ .., repro] = finding_cells(f);
+            let [sig, rest @ .., repro] = finding_cells(dir, f);
             let _ = writeln!(out, "| `{sig}` | {} | `{repro}` |", rest.join(" | "));
         }
         out.push('\n');
@@ -143,7 +143,7 @@ fn bar_chart(title: &str, bars: &[(String, u64)]) -> String {
     svg + "</svg></figure>"
 }
 
-pub fn html(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
+pub fn html(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
     let rates: Vec<(f64, f64)> = state
         .timeline
         .windows(2)
@@ -156,7 +156,7 @@ pub fn html(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Stri
     let found_table = if findings.is_empty() {
         String::from("<p>None.</p>")
     } else {
-        html_table(std::iter::once(FINDING_COLUMNS.map(String::from)).chain(findings.values().map(finding_cells)))
+        html_table(std::iter::once(FINDING_COLUMNS.map(String::from)).chain(findings.values().map(|f| finding_cells(dir, f))))
     };
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Campaign report</title><style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}}th{{background:#f0f0f0}}figure{{margin:1.5em 0}}figcaption{{font-weight:bold}}</style></head><body><h1>Campaign report</h1>{overview}<h2>Findings</h2>{found_table}<h2>Charts</h2>{}{}{}{}</body></html>\n",
@@ -167,7 +167,7 @@ pub fn html(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Stri
     )
 }
 
-pub fn junit(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
+pub fn junit(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, Finding>) -> String {
     let mut out = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"pandagen-campaign\" tests=\"{}\" failures=\"{}\" time=\"{:.3}\">\n",
         findings.len() + 1,
@@ -176,14 +176,13 @@ pub fn junit(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Str
     );
     let _ = writeln!(out, "    <testcase classname=\"campaign\" name=\"{} runs, shard {}\"/>", state.runs, escape(&state.shards()));
     for f in findings.values() {
-        let (binary, file) = f.repro();
         let _ = writeln!(
             out,
-            "    <testcase classname=\"finding\" name=\"{}\"><failure message=\"{} hits, first seed {}\">repro: cargo run --release --bin {binary} -- {}</failure></testcase>",
+            "    <testcase classname=\"finding\" name=\"{}\"><failure message=\"{} hits, first seed {}\">repro: {}</failure></testcase>",
             escape(&f.signature),
             f.hits,
             f.first_seed,
-            escape(&file)
+            escape(&f.repro_command(dir))
         );
     }
     out + "  </testsuite>\n</testsuites>\n"

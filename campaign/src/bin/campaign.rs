@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 /// workload and an adversarial fault plan; swarm mode enables a random subset of fault and
 /// operation kinds per run), or, with --template, one of the given scenario files with a varying
 /// seed (and in swarm mode a random subset of its faults and operation kinds). Failures are deduplicated by signature (invariant@subsystem); the
-/// first run of each is saved as `findings/<signature>/` with its trace and a shrunk `.ron`
+/// first run of each is saved as `findings/<signature>/` (`@` written `__`) with its trace and a shrunk `.ron`
 /// repro. The campaign directory holds its state: stop it any way (Ctrl-C, kill -9) and run the
 /// same command again to continue. Reports: report.md, report.html, junit.xml, summary.json.
 ///
@@ -161,8 +161,7 @@ fn finish(dir: &Path, state: &campaign::state::CampaignState, found: &std::colle
     let t = state.elapsed_s.max(1e-9);
     out!("runs {} ({:.0}/s), events {} ({:.0}/s), shard {}, {} findings", state.runs, state.runs as f64 / t, state.events, state.events as f64 / t, state.shards(), found.len());
     for f in found.values() {
-        let (binary, file) = f.repro();
-        out!("  {} ({} hits, first seed {}): cargo run --release --bin {binary} -- {}", f.signature, f.hits, f.first_seed, dir.join(file).display());
+        out!("  {} ({} hits, first seed {}): {}", f.signature, f.hits, f.first_seed, f.repro_command(dir));
     }
     out!("reports: {}/report.md, report.html, junit.xml, summary.json", dir.display());
     Ok(ExitCode::from(if found.is_empty() { 0 } else { 1 }))
