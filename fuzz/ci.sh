@@ -57,10 +57,17 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 echo "== $(cargo fuzz --version | head -n1), $("${CARGO[@]}" --version)"
 
+mapfile -t known < <("${CARGO[@]}" fuzz list --fuzz-dir "$FUZZ_DIR")
 if [ -n "${FUZZ_TARGETS:-}" ]; then
     read -r -a targets <<<"$FUZZ_TARGETS"
+    for t in "${targets[@]}"; do
+        if ! printf '%s\n' "${known[@]}" | grep -qx -- "$t"; then
+            echo "FUZZ_TARGETS names '$t', which is not a fuzz target; the targets are: ${known[*]}" >&2
+            exit 2
+        fi
+    done
 else
-    mapfile -t targets < <("${CARGO[@]}" fuzz list --fuzz-dir "$FUZZ_DIR")
+    targets=("${known[@]}")
 fi
 if [ "${#targets[@]}" -eq 0 ]; then
     echo "no fuzz targets found" >&2

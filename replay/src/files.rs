@@ -75,7 +75,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| error(path, format!("cannot create the folder {}: {e}", dir.display())))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| error(path, format!("cannot create a temporary file: {e}")))?;
+    // The io error of `tempfile` names the random temporary path; say which folder instead.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
+        let message = e.to_string();
+        let cause = message.split(" at path ").next().unwrap_or_default();
+        error(path, format!("cannot create a file in {}: {cause}", dir.display()))
+    })?;
     tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).map_err(|e| error(path, format!("cannot write: {e}")))?;
     #[cfg(unix)]
     {

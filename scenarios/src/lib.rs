@@ -22,3 +22,12 @@ pub use error::LoadError;
 pub use json::{render_json, JsonOutput};
 pub use load::{load_scenario, parse_scenario, parse_unvalidated, ron_options};
 pub use summary::{format_ms, render_audit, render_summary, render_unmet, reproduce_command, verdict};
+
+/// Parses a seed given on a command line: decimal or `0x` hex, the forms every tool prints.
+pub fn parse_seed(s: &str) -> Result<u64, String> {
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|e| format!("expected a 64-bit unsigned seed (decimal or 0x hex): {e}"))
+}

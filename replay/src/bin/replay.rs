@@ -41,6 +41,11 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let trace = match files::read_trace(&args.trace) {
         Ok(t) => t,
+        Err(_) if is_scenario(&args.trace) => {
+            let file = args.trace.display();
+            eprintln!("error: {file} is a scenario, not a trace: run it with `cargo run --release --bin scenario -- {file}` (add `--record FILE` to make a trace)");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -96,4 +101,10 @@ fn render(r: &ReplayReport, path: &std::path::Path) -> String {
         }
     }
     out
+}
+
+/// Whether the file reads as a scenario (the usual mix-up: `replay scenarios/x.ron`).
+fn is_scenario(path: &std::path::Path) -> bool {
+    let options = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    std::fs::read_to_string(path).is_ok_and(|text| options.from_str::<model::Scenario>(&text).is_ok())
 }

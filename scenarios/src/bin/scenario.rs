@@ -44,7 +44,7 @@ struct Cli {
     file: PathBuf,
 
     /// Seed of the run (decimal or 0x-prefixed hex); defaults to the scenario's `seed` field.
-    #[arg(long, value_parser = parse_seed)]
+    #[arg(long, value_parser = scenarios::parse_seed)]
     seed: Option<u64>,
 
     /// Output format of the summary on stdout.
@@ -78,14 +78,6 @@ enum Format {
     Json,
 }
 
-fn parse_seed(s: &str) -> Result<u64, String> {
-    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => s.parse(),
-    };
-    parsed.map_err(|e| format!("expected a 64-bit unsigned seed (decimal or 0x hex): {e}"))
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run_cli(&cli) {
@@ -99,7 +91,10 @@ fn main() -> ExitCode {
 
 /// Loads, runs and reports; `Err` is a bad-input error (exit code 2).
 fn run_cli(cli: &Cli) -> Result<ExitCode, String> {
-    let scenario = load_scenario(&cli.file).map_err(|e| e.to_string())?;
+    let scenario = load_scenario(&cli.file).map_err(|e| match replay::files::read_trace(&cli.file) {
+        Ok(_) => format!("{} is a trace, not a scenario: replay it with `cargo run --release --bin replay -- {}`", cli.file.display(), cli.file.display()),
+        Err(_) => e.to_string(),
+    })?;
     let seed = cli.seed.unwrap_or(scenario.seed);
     let (report, elapsed) = timed_run(&scenario, seed);
     eprintln!("{}", timing_line(report.stats.events, elapsed));

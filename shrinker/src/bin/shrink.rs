@@ -33,8 +33,8 @@ use std::time::{Duration, Instant};
 struct Args {
     /// Scenario (.ron) or trace file of the failing run.
     input: PathBuf,
-    /// Seed of the run (scenario input only; default: the scenario's seed).
-    #[arg(long)]
+    /// Seed of the run, decimal or 0x hex (scenario input only; default: the scenario's seed).
+    #[arg(long, value_parser = scenarios::parse_seed)]
     seed: Option<u64>,
     /// Where to write the shrunk scenario (default: `<scenario name>.shrunk.ron`).
     #[arg(long, short)]
@@ -81,10 +81,17 @@ fn fuzz_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
 
 /// The failing run to shrink: scenario, choices, seed.
 fn load_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
+    if args.bug.is_some() && !args.fuzz_artifact {
+        return Err("--bug goes with --fuzz-artifact (a scenario file or trace names its own planted bugs)".into());
+    }
     if args.fuzz_artifact {
+        if args.seed.is_some() {
+            return Err("--seed does not apply to --fuzz-artifact: the artifact's bytes are the run's choices".into());
+        }
         return fuzz_input(args);
     }
     match replay::files::read_trace(&args.input) {
+        Ok(_) if args.seed.is_some() => return Err(format!("--seed does not apply to a trace: {} carries the choices of its run", args.input.display())),
         Ok(trace) => return Ok((trace.scenario, trace.choices, trace.seed)),
         // A binary trace that does not decode is reported as such, not as a bad scenario file.
         Err(e) if is_binary_trace(&args.input) => return Err(e.to_string()),
@@ -114,7 +121,14 @@ fn run(args: &Args) -> Result<ExitCode, String> {
     let shrunk = match result {
         Ok(s) => s,
         Err(shrinker::ShrinkError::NoFailure) => {
-            eprintln!("nothing to shrink: {} with seed {seed} violates no invariant", args.input.display());
+            match (args.fuzz_artifact, &args.bug) {
+                (true, None) => eprintln!(
+                    "nothing to shrink: the run {} encodes violates no invariant on the correct model; if the fuzzer ran with PANDAGEN_FUZZ_BUG, pass the same bug with --bug",
+                    args.input.display()
+                ),
+                (true, Some(bug)) => eprintln!("nothing to shrink: the run {} encodes violates no invariant with {bug}", args.input.display()),
+                (false, _) => eprintln!("nothing to shrink: {} with seed {seed} violates no invariant", args.input.display()),
+            }
             return Ok(ExitCode::from(1));
         }
         Err(e) => return Err(e.to_string()),
