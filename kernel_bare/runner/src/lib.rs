@@ -237,25 +237,29 @@ pub fn run(options: &Options) -> Result<Summary, String> {
     let plan = plan::build(&root.join("scenarios"))?;
     let mut expected: Vec<Row> = Vec::new();
     let mut declared: BTreeMap<(String, u64), String> = BTreeMap::new();
-    let host_started = Instant::now();
-    let mut host_events = 0u64;
+    // Every host run is timed, so events/s compares the very same runs on both sides.
+    let (mut host_events, mut host_secs) = (0u64, 0.0f64);
+    let mut host_run = |scenario: &model::Scenario, config: &RunConfig| {
+        let started = Instant::now();
+        let report = model::run(scenario, config);
+        host_secs += started.elapsed().as_secs_f64();
+        host_events += report.stats.events;
+        report
+    };
     for (name, scenario, seeds) in &plan.seeded {
         if let ExpectedVerdict::Violation(id) = &scenario.expect.verdict {
             declared.insert((name.clone(), scenario.seed), id.clone());
         }
         for &seed in seeds {
-            let report = model::run(scenario, &RunConfig::seeded(seed));
-            host_events += report.stats.events;
+            let report = host_run(scenario, &RunConfig::seeded(seed));
             expected.push(Row::of("seed", name, seed, &report));
         }
     }
     for (name, trace) in &plan.traces {
         let config = RunConfig { seed: trace.seed, replay_choices: Some(trace.choices.clone()), ..RunConfig::default() };
-        let report = model::run(&trace.scenario, &config);
-        host_events += report.stats.events;
+        let report = host_run(&trace.scenario, &config);
         expected.push(Row::of("trace", name, trace.seed, &report));
     }
-    let host_secs = host_started.elapsed().as_secs_f64();
 
     // Traces handed to the image as multiboot modules (binary encoding, one file each).
     let module_dir = std::env::temp_dir().join(format!("kernel_bare_modules_{}", std::process::id()));
@@ -266,7 +270,7 @@ pub fn run(options: &Options) -> Result<Summary, String> {
         }
     }
     for path in &options.extra_traces {
-        let trace = replay::files::read_trace(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let trace = replay::files::read_trace(path).map_err(|e| e.to_string())?;
         let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("trace").replace([' ', ','], "_");
         module_traces.push((format!("extra{}_{file}.pgtrace", module_traces.len()), trace));
     }
@@ -279,7 +283,7 @@ pub fn run(options: &Options) -> Result<Summary, String> {
         std::fs::write(&path, trace.to_binary()).map_err(|e| format!("{}: {e}", path.display()))?;
         modules.push(path);
         let config = RunConfig { seed: trace.seed, replay_choices: Some(trace.choices.clone()), ..RunConfig::default() };
-        let report = model::run(&trace.scenario, &config);
+        let report = host_run(&trace.scenario, &config);
         expected.push(Row::of("trace", &format!("module:{file}"), trace.seed, &report));
     }
 
