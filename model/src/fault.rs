@@ -5,6 +5,8 @@
 //! the reference states them:
 //! 1. **Drop** — the message is discarded; the sender gets `Ok(())`, the receiver never sees it.
 //! 2. **Delay** — the message is held and enqueued after `nanos` of virtual time; at-most-once holds.
+//!    `nanos: 0` is allowed (the shrinker lowers delays to it): the delivery is then a later event
+//!    at the same instant, after everything already queued for that time.
 //! 3. **Reorder** — the new message is swapped with the last message already queued on the
 //!    channel (deterministic); nothing is duplicated. With an empty queue there is nothing to swap
 //!    and the fault does not count as injected.

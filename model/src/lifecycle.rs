@@ -5,7 +5,9 @@
 //! `Running→Failed`, `Failed→Restarting`. The harness also allows `Restarting→Starting` (a
 //! restart starts the child again), `Starting→Failed` (the spawn itself failed) and
 //! `Stopped→Restarting` (the `Always` policy restarts children that exited normally), which the
-//! seed leaves implicit. The `lifecycle.valid_transition` invariant checks every
+//! seed leaves implicit. The seed's supervision example never restarts a normal exit; here
+//! `Always` means what it says (as Erlang's `permanent` children do), and `OnFailure` or
+//! `ExponentialBackoff` give the example's behaviour. The `lifecycle.valid_transition` invariant checks every
 //! transition a supervisor makes against [`LifecycleState::can_become`].
 
 use crate::identity::ExitReason;

@@ -6,6 +6,11 @@
 //!   refer to services by name.
 //! - The payload is a small typed enum instead of serialized bytes: the model only needs to know
 //!   what kind of message it is and where a reply goes (`reply_to`).
+//! - Messages carry no capabilities, although the seed says channels "can transfer
+//!   capabilities": transfer is the kernel call `delegate_capability` (move semantics, audited),
+//!   as the seed's own "legacy documentation" note describes it. Capabilities in flight inside
+//!   messages (and so the rule "no capability leak through message loss") arrive with their own
+//!   issue.
 //! - `VersionPolicy::check_compatibility`: majors in `[min_major, current]` are `Compatible`; the
 //!   major just below the window (`min_major - 1`, when the policy raised `min_major` above the
 //!   default "current + previous" window) is `UpgradeRequired` (the sender should upgrade); every

@@ -353,3 +353,34 @@ fn termination_happens_at_the_virtual_time_of_its_event() {
     let invalidated: Vec<_> = report.audit.records().iter().filter(|r| matches!(r.event, model::capability::CapabilityEvent::Invalidated { .. })).map(|r| r.at).collect();
     assert_eq!(invalidated, vec![model::time::Instant(5000)]);
 }
+
+/// The seed's `create_identity`: an identity no task runs under yet, with its own never-reused
+/// id, its kind, domain, name and parent, and no task.
+#[test]
+fn create_identity_mints_a_detached_identity_from_the_same_counter() {
+    let mut k = kernel();
+    let (_, root) = spawn_root(&mut k, "root", IdentityKind::System, TrustDomain::core());
+    let detached = k.create_identity(IdentityKind::Service, TrustDomain::new("sandbox"), "planned", Some(root));
+    let (_, next) = spawn_root(&mut k, "later", IdentityKind::Component, TrustDomain::user());
+    assert!(root < detached && detached < next, "one counter for every identity: {root:?} {detached:?} {next:?}");
+    let meta = k.get_identity(detached).expect("known identity").clone();
+    assert_eq!((meta.kind, meta.trust_domain, meta.name.as_str()), (IdentityKind::Service, TrustDomain::new("sandbox"), "planned"));
+    assert_eq!((meta.task_id, meta.parent_id), (None, Some(root)));
+}
+
+/// The seed's `clear_exit_notifications`: the global log empties; a parent's unread inbox keeps
+/// its notification, and later exits are logged again.
+#[test]
+fn clear_exit_notifications_empties_the_log_but_not_inboxes() {
+    let mut k = kernel();
+    let (parent, _) = spawn_root(&mut k, "parent", IdentityKind::Service, TrustDomain::core());
+    let (first, _) = spawn_child(&mut k, parent, "first");
+    let (second, _) = spawn_child(&mut k, parent, "second");
+    k.terminate_task_with_reason(first, ExitReason::Normal).unwrap();
+    assert_eq!(k.get_exit_notifications().len(), 1);
+    k.clear_exit_notifications();
+    assert!(k.get_exit_notifications().is_empty());
+    assert_eq!(k.take_exit_notifications(parent).len(), 1, "the parent's inbox is not the log");
+    k.terminate_task_with_reason(second, ExitReason::Normal).unwrap();
+    assert_eq!(k.get_exit_notifications().len(), 1);
+}

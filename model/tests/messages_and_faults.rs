@@ -633,3 +633,40 @@ fn window_and_delay_follow_the_event_loops_clock() {
     let delivery: Vec<u64> = log.iter().filter(|e| e.what.starts_with("deliver delayed")).map(|e| e.at).collect();
     assert_eq!(delivery, vec![1_100]);
 }
+
+/// The seed's contract tests "MUST verify: envelope structure remains stable" (architecture
+/// Phase 4: golden tests fail on envelope, version or action drift). The envelope's encoding is
+/// also what trace digests hash, so any drift would silently change every trace: this golden
+/// byte string makes it a visible test failure instead. Change it only together with the trace
+/// format version.
+#[test]
+fn envelope_encoding_is_stable() {
+    let version = SchemaVersion { major: 2, minor: 1 };
+    let request = MessageEnvelope {
+        id: MessageId(7),
+        destination: ServiceId("echo".into()),
+        source: Some(TaskId(3)),
+        action: "ping".into(),
+        schema_version: version,
+        correlation_id: Some(MessageId(5)),
+        payload: MessagePayload::Request { reply_to: ChannelId(9), seq: 4 },
+    };
+    let rejected = MessageEnvelope {
+        payload: MessagePayload::Rejected {
+            seq: 4,
+            error: SchemaMismatchError::Unsupported {
+                service: ServiceId("echo".into()),
+                supported_range: (SchemaVersion { major: 1, minor: 0 }, version),
+                received: SchemaVersion { major: 3, minor: 0 },
+            },
+        },
+        ..request.clone()
+    };
+    let encode = |e: &MessageEnvelope| postcard::to_allocvec(e).expect("encodes");
+    assert_eq!(encode(&request), GOLDEN_REQUEST, "the request envelope's encoding drifted");
+    assert_eq!(encode(&rejected), GOLDEN_REJECTED, "the rejected envelope's encoding drifted");
+}
+/// id 7, "echo", Some(task 3), "ping", 2.1, Some(msg 5), Request { reply_to: 9, seq: 4 }.
+const GOLDEN_REQUEST: &[u8] = &[7, 4, 101, 99, 104, 111, 1, 3, 4, 112, 105, 110, 103, 2, 1, 1, 5, 1, 9, 4];
+/// The same envelope with `Rejected { seq: 4, Unsupported { "echo", (1.0, 2.1), received 3.0 } }`.
+const GOLDEN_REJECTED: &[u8] = &[7, 4, 101, 99, 104, 111, 1, 3, 4, 112, 105, 110, 103, 2, 1, 1, 5, 3, 4, 1, 4, 101, 99, 104, 111, 1, 0, 2, 1, 3, 0];

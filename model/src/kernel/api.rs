@@ -7,8 +7,10 @@
 //! - `receive_message` polls: it returns the oldest message or `Err(Timeout)` at once. Blocking
 //!   until a message or a deadline is expressed by a behaviour parking itself (`Next::Wait`),
 //!   which the event loop turns into a wake-up or a timeout event in virtual time.
-//! - `sleep` cannot block inside one event either: it records the earliest time the task wants to
-//!   run again, which the behaviour returns as its next wait.
+//! - `sleep` cannot block inside one event either: it only records the earliest time the task
+//!   wants to run again (`TaskContext::wake_not_before`). A behaviour yields by returning
+//!   `Next::sleep(d)` from its step, which the event loop turns into a wake-up at `now + d`; the
+//!   library's behaviours all do that, and none calls `sleep`.
 
 use super::SimulatedKernel;
 use crate::capability::Cap;

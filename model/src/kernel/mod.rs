@@ -249,6 +249,10 @@ impl SimulatedKernel {
 
     /// Spawns a task with full identity control. `by` is the spawning task (None: the kernel
     /// itself); the descriptor's capabilities move from `by` to the new task.
+    ///
+    /// The seed's signature also takes a `creator_id`; here the creator is derived instead: the
+    /// spawning task's identity, or, for a kernel spawn, the parent (so a supervisor's children
+    /// name it as both parent and creator). A scenario cannot state a creator that did not spawn.
     pub fn spawn_task_with_identity(
         &mut self,
         by: Option<TaskId>,
