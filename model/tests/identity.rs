@@ -384,3 +384,39 @@ fn clear_exit_notifications_empties_the_log_but_not_inboxes() {
     k.terminate_task_with_reason(second, ExitReason::Normal).unwrap();
     assert_eq!(k.get_exit_notifications().len(), 1);
 }
+
+/// Architecture Phase 7, "identity retirement on termination": once its task ends, the identity
+/// is retired — its metadata stays readable (the audit trail), its capabilities are invalid, and
+/// a restart runs under a new identity; a detached identity is not retired.
+#[test]
+fn termination_retires_the_identity() {
+    let mut k = kernel();
+    let (parent, _) = spawn_root(&mut k, "parent", IdentityKind::Service, TrustDomain::core());
+    let (child, exec) = spawn_child(&mut k, parent, "child");
+    let cap = k.grant_new_capability(child, "storage", false).unwrap();
+    assert!(!k.is_retired(exec));
+    k.terminate_task_with_reason(child, ExitReason::Failure { error: "boom".into() }).unwrap();
+    assert!(k.is_retired(exec));
+    assert_eq!(k.get_identity(exec).map(|m| m.name.as_str()), Some("child"), "metadata outlives the task");
+    assert!(!k.is_capability_valid(cap, child), "nothing acts under a retired identity");
+    let (_, successor) = spawn_child(&mut k, parent, "child");
+    assert!(successor != exec && !k.is_retired(successor));
+    let detached = k.create_identity(IdentityKind::Component, TrustDomain::user(), "planned", None);
+    assert!(!k.is_retired(detached));
+}
+
+/// "Identity does NOT grant authority": neither a System identity in the core domain nor being
+/// the parent lets a task use a capability it does not own.
+#[test]
+fn identity_grants_no_authority() {
+    let mut k = kernel();
+    let (system, _) = spawn_root(&mut k, "init", IdentityKind::System, TrustDomain::core());
+    let (parent, _) = spawn_root(&mut k, "parent", IdentityKind::Service, TrustDomain::user());
+    let (child, _) = spawn_child(&mut k, parent, "child");
+    let cap = k.grant_new_capability(child, "storage", false).unwrap();
+    for intruder in [system, parent] {
+        assert!(!k.is_capability_valid(cap, intruder));
+        assert!(k.use_capability(cap, intruder).is_err(), "{intruder:?} used a capability it does not own");
+    }
+    assert!(k.use_capability(cap, child).is_ok());
+}

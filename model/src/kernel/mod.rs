@@ -212,6 +212,14 @@ impl SimulatedKernel {
         let of_task = self.exec_owner.get(&exec).and_then(|t| self.task(*t)).map(|t| &t.identity);
         of_task.or_else(|| self.detached_identities.get(&exec))
     }
+    /// Whether `exec` is retired: the task that ran under it has terminated (architecture Phase
+    /// 7, "identity retirement on termination"). A retired identity keeps its metadata (the
+    /// audit trail of who created whom stays readable), is never minted again, and nothing can
+    /// act under it: its task is gone and its capabilities were invalidated. A detached identity
+    /// (`create_identity`) has no task and is not retired.
+    pub fn is_retired(&self, exec: ExecutionId) -> bool {
+        self.exec_owner.get(&exec).is_some_and(|task| !self.is_alive(*task))
+    }
     pub fn get_task_identity(&self, task: TaskId) -> Option<ExecutionId> {
         self.task(task).map(|t| t.identity.execution_id)
     }
