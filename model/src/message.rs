@@ -144,6 +144,36 @@ pub enum SchemaMismatchError {
     Unsupported { service: ServiceId, supported_range: (SchemaVersion, SchemaVersion), received: SchemaVersion },
 }
 
+impl SchemaMismatchError {
+    /// What the sender should do about it (the reference: the error "SHOULD suggest
+    /// remediation: upgrade sender, downgrade sender, wait for service update").
+    pub fn remediation(&self) -> String {
+        match self {
+            SchemaMismatchError::UpgradeRequired { expected_min, .. } => alloc::format!("upgrade the sender to schema {expected_min} or newer"),
+            SchemaMismatchError::Unsupported { supported_range: (low, high), received, .. } if received.major > high.major => {
+                alloc::format!("downgrade the sender to schema {}.x (at most {high}), or wait for the service to support {}.x", high.major, received.major)
+            }
+            SchemaMismatchError::Unsupported { supported_range: (low, high), .. } => {
+                alloc::format!("upgrade the sender to a schema between {low} and {high}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for SchemaMismatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SchemaMismatchError::UpgradeRequired { service, expected_min, received } => {
+                write!(f, "service {service} requires schema {expected_min} or newer, received {received}")?
+            }
+            SchemaMismatchError::Unsupported { service, supported_range: (low, high), received } => {
+                write!(f, "service {service} supports schemas {low} to {high}, received {received}")?
+            }
+        }
+        write!(f, ": {}", self.remediation())
+    }
+}
+
 /// What a message carries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MessagePayload {

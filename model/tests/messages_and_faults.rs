@@ -670,3 +670,18 @@ fn envelope_encoding_is_stable() {
 const GOLDEN_REQUEST: &[u8] = &[7, 4, 101, 99, 104, 111, 1, 3, 4, 112, 105, 110, 103, 2, 1, 1, 5, 1, 9, 4];
 /// The same envelope with `Rejected { seq: 4, Unsupported { "echo", (1.0, 2.1), received 3.0 } }`.
 const GOLDEN_REJECTED: &[u8] = &[7, 4, 101, 99, 104, 111, 1, 3, 4, 112, 105, 110, 103, 2, 1, 1, 5, 3, 4, 1, 4, 101, 99, 104, 111, 1, 0, 2, 1, 3, 0];
+
+/// The reference: a version error MUST name the expected range, the received version and the
+/// service, and SHOULD suggest remediation (upgrade the sender, downgrade it, or wait for the
+/// service).
+#[test]
+fn version_errors_name_the_versions_and_suggest_remediation() {
+    let policy = VersionPolicy::current(3, 0).with_min_major(2);
+    let service = ServiceId("store".into());
+    let message = |received: SchemaVersion| policy.mismatch(&service, received).map(|e| e.to_string());
+    let too_new = message(SchemaVersion { major: 4, minor: 0 }).expect("4.0 is unsupported");
+    assert!(too_new.contains("store") && too_new.contains("4.0") && too_new.contains("downgrade the sender"), "{too_new}");
+    let too_old = message(SchemaVersion { major: 1, minor: 9 }).expect("1.9 is rejected");
+    assert!(too_old.contains("1.9") && too_old.contains("upgrade the sender"), "{too_old}");
+    assert_eq!(message(SchemaVersion { major: 2, minor: 5 }), None);
+}

@@ -19,7 +19,10 @@
 //! - Receive is a poll here (`Err(Timeout)` when the queue is empty); blocking with a timeout is
 //!   done by the event loop, which parks the task until a message arrives or the deadline passes.
 //! - Receive faults only apply to receives that would return a message.
-//! - A task's services are deregistered when it terminates.
+//! - A task's services are deregistered when it terminates. This is how the model reads "no
+//!   global namespace pollution": the registry maps `ServiceId`s (not paths) to channels, a name
+//!   is registered only by a holder of the channel's capability, and no name outlives its
+//!   provider (`registry.consistent` checks every lookup).
 //! - Exit notifications go to the global log and to the inbox of the parent task (if it runs);
 //!   a supervisor drains its own inbox, so supervisors never consume each other's notifications.
 
