@@ -28,6 +28,35 @@ use core::marker::PhantomData;
 use serde::{Deserialize, Serialize};
 
 /// A typed capability handle. Unforgeable: only the kernel constructs one.
+///
+/// The reference's type rules are checked by the compiler, and these doc tests keep them so.
+/// A handle names its id and moves like any value:
+///
+/// ```
+/// fn hand_over<T>(cap: model::capability::Cap<T>) -> model::ids::CapId { cap.id() }
+/// ```
+///
+/// A `Cap<T>` is not a `Cap<U>` ("`Cap<FileRead>` ≠ `Cap<FileWrite>`, cannot cast"),
+///
+/// ```compile_fail
+/// struct FileRead;
+/// struct FileWrite;
+/// fn write(_: model::capability::Cap<FileWrite>) {}
+/// fn read_cap() -> model::capability::Cap<FileRead> { unimplemented!() }
+/// write(read_cap());
+/// ```
+///
+/// nobody outside the kernel can make one (no public constructor: unforgeable),
+///
+/// ```compile_fail
+/// let forged: model::capability::Cap<()> = model::capability::Cap::minted(model::ids::CapId(0));
+/// ```
+///
+/// and it is not `Clone` or `Copy` (transfer is a move: the old handle is gone).
+///
+/// ```compile_fail
+/// fn duplicate<T>(cap: &model::capability::Cap<T>) -> model::capability::Cap<T> { cap.clone() }
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub struct Cap<T> {
     id: CapId,
