@@ -18,6 +18,12 @@ use std::path::{Path, PathBuf};
 /// `partial`; `out` must not be one of them nor hold a campaign that runs.
 pub fn merge(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<(CampaignState, BTreeMap<String, Finding>), String> {
     let states = load_shards(out, dirs, partial)?;
+    // An earlier merge in `out` is replaced whole: none of its findings may linger. (Any other
+    // campaign state in `out` was refused above; a folder without one is left as it is.)
+    let old = out.join("findings");
+    if CampaignState::load(out)?.is_some() && old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| format!("{}: {e}", old.display()))?;
+    }
     let mut merged: Option<CampaignState> = None;
     let mut found: BTreeMap<String, (Finding, PathBuf)> = BTreeMap::new();
     for (dir, state) in dirs.iter().zip(&states) {

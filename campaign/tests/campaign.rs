@@ -124,6 +124,10 @@ fn merging_a_wrong_set_of_shards_is_refused() {
     assert!(merge(&[&a, &b], false).expect_err("incomplete").contains("shards 2/3 are missing"));
     assert!(merge(&[&a, &c], true).expect_err("other count").contains("share N"));
     assert_eq!(merge(&[&a, &b], true).expect("partial").shards(), "0/3 + 1/3 (merged)");
+    let stale = out.path().join("findings/stale");
+    std::fs::create_dir_all(&stale).expect("stale finding");
+    assert_eq!(merge(&[&b], true).expect("merged again").shards(), "1/3 (merged)");
+    assert!(!stale.exists(), "a new merge replaces the old one whole");
     let into_input = campaign::merge::merge(a.path(), &[a.path().to_path_buf(), b.path().to_path_buf()], true);
     assert!(into_input.expect_err("out is an input").contains("is one of the shard directories"));
 }
