@@ -8,7 +8,7 @@
 //! A crash artifact maps to exactly one `(scenario, run choices)` pair; turn it into a shrunk,
 //! replayable repro with `cargo run --release --bin shrink -- --fuzz-artifact <file> --out repro.ron`
 //! (plus `--bug <name>` when it was found with `PANDAGEN_FUZZ_BUG`). That command decodes the
-//! artifact with the same `GenConfig` as [`config`]: change both together.
+//! artifact with the same `GenConfig::fuzzing` as [`config`].
 
 #![no_main]
 
@@ -45,11 +45,7 @@ fn bugs_from_env() -> Vec<PlantedBug> {
 
 fn config() -> &'static GenConfig {
     static CONFIG: OnceLock<GenConfig> = OnceLock::new();
-    CONFIG.get_or_init(|| GenConfig {
-        swarm: true,
-        max_workload_ops: 200,
-        bugs: bugs_from_env(),
-    })
+    CONFIG.get_or_init(|| GenConfig::fuzzing(bugs_from_env()))
 }
 
 fuzz_target!(

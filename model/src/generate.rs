@@ -39,6 +39,15 @@ impl Default for GenConfig {
     }
 }
 
+impl GenConfig {
+    /// The settings of the `generated_run` fuzz target (swarm, at most 200 workload operations),
+    /// shared with `shrink --fuzz-artifact` so a crash artifact decodes to the very run that
+    /// crashed.
+    pub fn fuzzing(bugs: Vec<PlantedBug>) -> Self {
+        GenConfig { swarm: true, max_workload_ops: 200, bugs }
+    }
+}
+
 const DOMAINS: [&str; 3] = ["core", "user", "sandbox"];
 const CAP_KINDS: [&str; 4] = ["file_read", "file_write", "net", "storage"];
 

@@ -74,7 +74,7 @@ fn fuzz_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
         None => Vec::new(),
         Some(name) => vec![model::bugs::PlantedBug::ALL.into_iter().find(|b| format!("{b:?}") == *name).ok_or_else(|| format!("unknown planted bug `{name}`"))?],
     };
-    let config = model::generate::GenConfig { swarm: true, max_workload_ops: 200, bugs };
+    let config = model::generate::GenConfig::fuzzing(bugs);
     let (scenario, choices) = model::generate::fuzz_case(&bytes, &config);
     Ok((scenario, choices, 0))
 }
