@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 /// struct FileRead;
 /// struct FileWrite;
 /// fn write(_: model::capability::Cap<FileWrite>) {}
-/// fn read_cap() -> model::capability::Cap<FileRead> { unimplemented!() }
+/// fn read_cap() -> model::capability::Cap<FileRead> { loop {} }
 /// write(read_cap());
 /// ```
 ///
