@@ -183,7 +183,7 @@ impl Shrinks {
             for finding in queue {
                 let result = match interrupt.load(Ordering::Relaxed) {
                     true => Ok(None),
-                    false => findings::shrink(&options.dir, &options.spec, &finding, options.shrink_budget, interrupt),
+                    false => findings::shrink(&options.dir, &finding, options.shrink_budget, interrupt),
                 };
                 if done.send((finding.signature, result)).is_err() {
                     break;

@@ -95,19 +95,20 @@ pub fn needs_shrink(finding: &Finding) -> bool {
     finding.signature != NONDETERMINISM && finding.shrunk.is_none()
 }
 
-/// Shrinks the first run of a finding, bounded by `budget` executions, and writes `shrunk.ron`
-/// and `shrunk.trace.ron`. Returns `None` when `interrupt` stopped it: nothing is written then,
-/// so the next session shrinks it again from the start and gets the same result.
-pub fn shrink(campaign: &Path, spec: &RunSpec, finding: &Finding, budget: u64, interrupt: &AtomicBool) -> Result<Option<ShrinkSummary>, String> {
-    let scenario = spec.scenario(finding.first_seed);
-    let (trace, _) = replay::record(&scenario, finding.first_seed);
+/// Shrinks the first run of a finding (read from its `original.trace`, which [`record_original`]
+/// wrote), bounded by `budget` executions, and writes `shrunk.ron` and `shrunk.trace.ron`.
+/// Returns `None` when `interrupt` stopped it: nothing is written then, so the next session
+/// shrinks it again from the start and gets the same result.
+pub fn shrink(campaign: &Path, finding: &Finding, budget: u64, interrupt: &AtomicBool) -> Result<Option<ShrinkSummary>, String> {
+    let dir = finding_dir(campaign, &finding.signature);
+    let trace = replay::files::read_trace(&dir.join("original.trace")).map_err(|e| e.to_string())?;
     let budget = shrinker::Budget { max_executions: budget, max_time: Some(std::time::Duration::from_secs(60)) };
-    let shrunk = shrinker::shrink(&scenario, trace.choices, finding.first_seed, budget, interrupt, &mut |_| {}).map_err(|e| e.to_string())?;
+    let shrunk = shrinker::shrink(&trace.scenario, trace.choices, trace.seed, budget, interrupt, &mut |_| {}).map_err(|e| e.to_string())?;
     if shrunk.stopped == shrinker::StopCause::Interrupted {
         return Ok(None);
     }
     let origin = format!("campaign run seed {}", finding.first_seed);
-    shrinker::output::write(&shrunk, &finding_dir(campaign, &finding.signature).join("shrunk.ron"), &origin).map_err(|e| e.to_string())?;
+    shrinker::output::write(&shrunk, &dir.join("shrunk.ron"), &origin).map_err(|e| e.to_string())?;
     Ok(Some(ShrinkSummary {
         events_before: shrunk.before.events,
         events_after: shrunk.after.events,

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 /// distinct shards `k/N` of one campaign (same settings, same `N`), all `N` of them unless
 /// `partial`; `out` must not be one of them nor hold a campaign that runs.
 pub fn merge(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<(CampaignState, BTreeMap<String, Finding>), String> {
-    let states = load_shards(out, dirs, partial)?;
-    // An earlier merge in `out` is replaced whole: none of its findings may linger. (Any other
-    // campaign state in `out` was refused above; a folder without one is left as it is.)
+    let (states, replaces_merge) = load_shards(out, dirs, partial)?;
+    // An earlier merge in `out` is replaced whole: none of its findings may linger. (A folder
+    // without a campaign state is left as it is.)
     let old = out.join("findings");
-    if CampaignState::load(out)?.is_some() && old.exists() {
+    if replaces_merge && old.exists() {
         std::fs::remove_dir_all(&old).map_err(|e| format!("{}: {e}", old.display()))?;
     }
     let mut merged: Option<CampaignState> = None;
@@ -62,8 +62,9 @@ pub fn merge(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<(CampaignSta
     Ok((state, found.into_iter().map(|(k, (f, _))| (k, f)).collect()))
 }
 
-/// Loads every shard's state and checks that together they are shards of one campaign.
-fn load_shards(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<Vec<CampaignState>, String> {
+/// Loads every shard's state and checks that together they are shards of one campaign; also
+/// says whether `out` holds an earlier merge (any other campaign there is refused).
+fn load_shards(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<(Vec<CampaignState>, bool), String> {
     let same_place = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -71,10 +72,9 @@ fn load_shards(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<Vec<Campai
     if let Some(dir) = dirs.iter().find(|d| same_place(d, out)) {
         return Err(format!("--out {} is one of the shard directories ({}); merge into a new directory", out.display(), dir.display()));
     }
-    if let Some(existing) = CampaignState::load(out)? {
-        if existing.merged_from.is_empty() {
-            return Err(format!("--out {} holds a campaign (shard {}); merge into a new directory", out.display(), existing.shard));
-        }
+    let existing = CampaignState::load(out)?;
+    if let Some(campaign) = existing.as_ref().filter(|s| s.merged_from.is_empty()) {
+        return Err(format!("--out {} holds a campaign (shard {}); merge into a new directory", out.display(), campaign.shard));
     }
     let mut states: Vec<CampaignState> = Vec::new();
     let mut seen: BTreeMap<u64, &Path> = BTreeMap::new();
@@ -101,7 +101,7 @@ fn load_shards(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<Vec<Campai
     if !missing.is_empty() && !partial {
         return Err(format!("shards {} are missing; give every shard, or --partial to merge only these", missing.join(", ")));
     }
-    Ok(states)
+    Ok((states, existing.is_some()))
 }
 
 fn add(mut m: CampaignState, s: &CampaignState) -> CampaignState {

@@ -150,7 +150,7 @@ impl SchemaMismatchError {
     pub fn remediation(&self) -> String {
         match self {
             SchemaMismatchError::UpgradeRequired { expected_min, .. } => alloc::format!("upgrade the sender to schema {expected_min} or newer"),
-            SchemaMismatchError::Unsupported { supported_range: (low, high), received, .. } if received.major > high.major => {
+            SchemaMismatchError::Unsupported { supported_range: (_, high), received, .. } if received.major > high.major => {
                 alloc::format!("downgrade the sender to schema {}.x (at most {high}), or wait for the service to support {}.x", high.major, received.major)
             }
             SchemaMismatchError::Unsupported { supported_range: (low, high), .. } => {

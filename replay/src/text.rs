@@ -19,8 +19,13 @@ pub struct TextError {
     pub message: String,
 }
 
+/// The RON options traces and scenarios are read with: `implicit_some`, so optional fields can
+/// be written without `Some(...)`.
+pub fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+}
+
 /// Decodes a RON trace.
 pub fn from_text(text: &str) -> Result<Trace, TextError> {
-    let options = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-    options.from_str::<Trace>(text).map_err(|e| TextError { line: e.span.start.line, column: e.span.start.col, message: e.code.to_string() })
+    ron_options().from_str::<Trace>(text).map_err(|e| TextError { line: e.span.start.line, column: e.span.start.col, message: e.code.to_string() })
 }

@@ -10,15 +10,11 @@
 use crate::error::LoadError;
 use crate::locate::locate;
 use model::Scenario;
-use ron::extensions::Extensions;
-use ron::Options;
 use serde::Deserialize;
 use std::path::Path;
 
-/// The RON options scenarios are read with.
-pub fn ron_options() -> Options {
-    Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
-}
+/// The RON options scenarios are read with: the same as traces (a trace embeds its scenario).
+pub use replay::text::ron_options;
 
 /// Parses and validates scenario text; `origin` names it in errors (usually the file path).
 pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, LoadError> {

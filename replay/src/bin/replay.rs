@@ -105,6 +105,5 @@ fn render(r: &ReplayReport, path: &std::path::Path) -> String {
 
 /// Whether the file reads as a scenario (the usual mix-up: `replay scenarios/x.ron`).
 fn is_scenario(path: &std::path::Path) -> bool {
-    let options = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-    std::fs::read_to_string(path).is_ok_and(|text| options.from_str::<model::Scenario>(&text).is_ok())
+    std::fs::read_to_string(path).is_ok_and(|text| replay::text::ron_options().from_str::<model::Scenario>(&text).is_ok())
 }

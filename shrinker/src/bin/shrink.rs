@@ -90,23 +90,18 @@ fn load_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
         }
         return fuzz_input(args);
     }
-    match replay::files::read_trace(&args.input) {
+    let bytes = std::fs::read(&args.input).map_err(|e| format!("{}: cannot read: {e}", args.input.display()))?;
+    match replay::files::decode(&args.input, &bytes) {
         Ok(_) if args.seed.is_some() => return Err(format!("--seed does not apply to a trace: {} carries the choices of its run", args.input.display())),
         Ok(trace) => return Ok((trace.scenario, trace.choices, trace.seed)),
         // A binary trace that does not decode is reported as such, not as a bad scenario file.
-        Err(e) if is_binary_trace(&args.input) => return Err(e.to_string()),
+        Err(e) if bytes.starts_with(model::trace::BINARY_MAGIC) => return Err(e.to_string()),
         Err(_) => {}
     }
     let scenario = scenarios::load_scenario(&args.input).map_err(|e| e.to_string())?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let (trace, _) = replay::record(&scenario, seed);
     Ok((scenario, trace.choices, seed))
-}
-
-/// Whether the file starts with the binary trace magic.
-fn is_binary_trace(path: &Path) -> bool {
-    let mut magic = [0u8; model::trace::BINARY_MAGIC.len()];
-    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok() && magic == *model::trace::BINARY_MAGIC
 }
 
 fn run(args: &Args) -> Result<ExitCode, String> {
