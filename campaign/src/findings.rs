@@ -103,7 +103,7 @@ pub fn shrink(campaign: &Path, finding: &Finding, budget: u64, interrupt: &Atomi
     let dir = finding_dir(campaign, &finding.signature);
     let trace = replay::files::read_trace(&dir.join("original.trace")).map_err(|e| e.to_string())?;
     let budget = shrinker::Budget { max_executions: budget, max_time: Some(std::time::Duration::from_secs(60)) };
-    let shrunk = shrinker::shrink(&trace.scenario, trace.choices, trace.seed, budget, interrupt, &mut |_| {}).map_err(|e| e.to_string())?;
+    let shrunk = shrinker::shrink(&trace.scenario, trace.choices(), trace.seed, budget, interrupt, &mut |_| {}).map_err(|e| e.to_string())?;
     if shrunk.stopped == shrinker::StopCause::Interrupted {
         return Ok(None);
     }

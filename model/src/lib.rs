@@ -33,6 +33,7 @@ pub mod invariants;
 pub mod kernel;
 pub mod lifecycle;
 pub mod message;
+pub mod names;
 pub mod observation;
 pub mod report;
 pub mod scenario;
@@ -42,6 +43,6 @@ pub mod trace;
 pub mod trace_hash;
 pub mod workload;
 
-pub use engine::{run, RunConfig, Simulation};
+pub use engine::{run, EventSink, EventSummary, RunConfig, Simulation};
 pub use report::RunReport;
 pub use scenario::Scenario;

@@ -377,6 +377,7 @@ pub enum Counter {
     RequestsRejected,
     CapabilityOps,
     WorkloadOps,
+    IgnoredWakeups,
 }
 
 /// Why a scenario is not runnable.

@@ -30,6 +30,7 @@ mod registry;
 use crate::ids::TaskId;
 use crate::kernel::SimulatedKernel;
 use crate::lifecycle::LifecycleState;
+use crate::names::Names;
 use crate::observation::Observation;
 use crate::report::Violation;
 use crate::time::Instant;
@@ -85,6 +86,8 @@ pub struct Checker<'a> {
     at: Instant,
     /// The subsystem the current check is attributed to.
     pub subsystem: &'static str,
+    /// The run's names, for violation messages.
+    pub names: &'a Names,
 }
 
 impl Checker<'_> {
@@ -155,23 +158,35 @@ pub struct Monitors {
 impl Monitors {
     /// Checks the observations of event number `event` (at `at`) against the kernel's final state.
     pub fn check_event(&mut self, event: u64, at: Instant, observations: &[Observation], kernel: &SimulatedKernel) {
-        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "" };
+        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "", names: kernel.names() };
         for obs in observations {
             c.subsystem = obs.subsystem();
+            // Each observation goes to the monitors that keep a rule about it, and no others.
+            use Observation as O;
             match obs {
-                Observation::TaskSpawned { task, .. } => self.liveness.set(*task, true),
-                Observation::TaskExited { task, .. } => self.liveness.set(*task, false),
-                _ => {}
-            }
-            self.messages.observe(obs, &mut c);
-            self.caps.observe(obs, &self.liveness, &mut c);
-            self.identity.observe(obs, &mut c);
-            self.registry.observe(obs, &self.liveness, &mut c);
-            if let Observation::Lifecycle { supervisor, slot, child, from, to } = obs {
-                let recorded = self.lifecycle.insert((*supervisor, *slot), *to).unwrap_or(LifecycleState::Starting);
-                c.check(Invariant::LifecycleValidTransition, recorded == *from && from.can_become(*to), || {
-                    (alloc::format!("child {slot} of {supervisor} moved {from:?} -> {to:?} (recorded state {recorded:?})"), child.iter().map(|e| alloc::format!("{e}")).collect())
-                });
+                O::MessageEnqueued { .. } | O::MessageReceived { .. } | O::ReceiveFailed { .. } | O::MessageDelayed { .. } | O::MessageReordered { .. } => {
+                    self.messages.observe(obs, &mut c)
+                }
+                O::Audit(_) | O::CapUsed { .. } => self.caps.observe(obs, &self.liveness, &mut c),
+                O::TaskSpawned { task, .. } => {
+                    self.liveness.set(*task, true);
+                    self.identity.observe(obs, &mut c);
+                }
+                O::IdentityCreated { .. } | O::ExitNotified { .. } => self.identity.observe(obs, &mut c),
+                O::TaskExited { task, .. } => {
+                    self.liveness.set(*task, false);
+                    self.caps.observe(obs, &self.liveness, &mut c);
+                    self.identity.observe(obs, &mut c);
+                    self.registry.observe(obs, &self.liveness, &mut c);
+                }
+                O::ServiceRegistered { .. } | O::ServiceDeregistered { .. } | O::ServiceLookedUp { .. } => self.registry.observe(obs, &self.liveness, &mut c),
+                O::Lifecycle { supervisor, slot, child, from, to } => {
+                    let recorded = self.lifecycle.insert((*supervisor, *slot), *to).unwrap_or(LifecycleState::Starting);
+                    c.check(Invariant::LifecycleValidTransition, recorded == *from && from.can_become(*to), || {
+                        (alloc::format!("child {slot} of {supervisor} moved {from:?} -> {to:?} (recorded state {recorded:?})"), child.iter().map(|e| alloc::format!("{e}")).collect())
+                    });
+                }
+                O::ChannelCreated { .. } | O::MessageSent { .. } | O::MessageDropped { .. } | O::SendFailed { .. } | O::FaultInjected(_) | O::StepDone { .. } => {}
             }
         }
         self.caps.end_event(kernel, &mut c);
@@ -182,7 +197,7 @@ impl Monitors {
 
     /// Whole-run checks that would be too expensive per event (run once at the end).
     pub fn finish(&mut self, event: u64, at: Instant, kernel: &SimulatedKernel) {
-        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "capability.table" };
+        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "capability.table", names: kernel.names() };
         self.caps.full_table_check(kernel, &mut c);
     }
 

@@ -93,7 +93,10 @@ fn load_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
     let bytes = std::fs::read(&args.input).map_err(|e| format!("{}: cannot read: {e}", args.input.display()))?;
     match replay::files::decode(&args.input, &bytes) {
         Ok(_) if args.seed.is_some() => return Err(format!("--seed does not apply to a trace: {} carries the choices of its run", args.input.display())),
-        Ok(trace) => return Ok((trace.scenario, trace.choices, trace.seed)),
+        Ok(trace) => {
+            let choices = trace.choices();
+            return Ok((trace.scenario, choices, trace.seed));
+        }
         // A binary trace that does not decode is reported as such, not as a bad scenario file.
         Err(e) if bytes.starts_with(model::trace::BINARY_MAGIC) => return Err(e.to_string()),
         Err(_) => {}
@@ -101,7 +104,7 @@ fn load_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
     let scenario = scenarios::load_scenario(&args.input).map_err(|e| e.to_string())?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let (trace, _) = replay::record(&scenario, seed);
-    Ok((scenario, trace.choices, seed))
+    Ok((scenario, trace.choices(), seed))
 }
 
 fn run(args: &Args) -> Result<ExitCode, String> {
