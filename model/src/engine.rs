@@ -39,11 +39,11 @@ use crate::scenario::{Scenario, StepOp, TaskSpec};
 use crate::time::Instant;
 use crate::trace_hash::{Fold, TraceHasher};
 use crate::workload::WorkloadDriver;
-use alloc::collections::{BTreeMap, BinaryHeap};
+use crate::event_queue::EventQueue;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cmp::Ordering;
 
 /// How to run a scenario.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -106,14 +106,7 @@ impl Fold for Event {
     }
 }
 
-/// A queue entry: 32 bytes.
-struct Queued {
-    at: Instant,
-    seq: u64,
-    event: Event,
-}
-
-const _: () = assert!(core::mem::size_of::<Queued>() <= 32, "queue entries stay small");
+const _: () = assert!(core::mem::size_of::<Event>() <= 12, "queue entries stay small");
 
 /// Receives every event of a run as it is processed (a streaming trace recorder, a replay
 /// verifier). Installed with [`Simulation::with_sink`].
@@ -144,31 +137,12 @@ pub struct EventSummary<'a> {
     pub effects: Option<&'a str>,
 }
 
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Queued {
-    /// Reversed, so the max-heap yields the earliest (time, sequence) first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 /// A run in progress.
 pub struct Simulation<'s> {
     scenario: &'s Scenario,
     seed: u64,
     kernel: SimulatedKernel,
-    queue: BinaryHeap<Queued>,
-    next_seq: u64,
+    queue: EventQueue<Event>,
     behaviours: Vec<TaskBehaviour>,
     cap_labels: BTreeMap<String, CapId>,
     chan_labels: BTreeMap<String, ChannelId>,
@@ -205,8 +179,7 @@ impl<'s> Simulation<'s> {
             scenario,
             seed: config.seed,
             kernel,
-            queue: BinaryHeap::new(),
-            next_seq: 0,
+            queue: EventQueue::default(),
             behaviours: Vec::new(),
             cap_labels: BTreeMap::new(),
             chan_labels: BTreeMap::new(),
@@ -234,8 +207,7 @@ impl<'s> Simulation<'s> {
     }
 
     fn schedule(&mut self, at: Instant, event: Event) {
-        self.queue.push(Queued { at, seq: self.next_seq, event });
-        self.next_seq += 1;
+        self.queue.push(at.0, event);
     }
 
     fn schedule_initial_events(&mut self) {
@@ -268,20 +240,20 @@ impl<'s> Simulation<'s> {
     pub fn run(mut self) -> RunReport {
         let limits = self.scenario.limits;
         let stop = loop {
-            let Some(next) = self.queue.peek() else { break StopReason::Quiescent };
-            if self.is_stale(&next.event) {
+            let Some((at, event)) = self.queue.peek() else { break StopReason::Quiescent };
+            if self.is_stale(&event) {
                 self.queue.pop();
                 self.kernel.stats.ignored_wakeups += 1;
                 continue;
             }
-            if next.at.0 > limits.max_time_ns {
+            if at > limits.max_time_ns {
                 break StopReason::TimeLimit;
             }
             if self.events >= limits.max_events {
                 break StopReason::EventLimit;
             }
-            let queued = self.queue.pop().expect("peeked");
-            self.process(queued);
+            self.queue.pop();
+            self.process(Instant(at), event);
             if limits.stop_on_violation && !self.monitors.violations().is_empty() {
                 break StopReason::Violation;
             }
@@ -299,15 +271,15 @@ impl<'s> Simulation<'s> {
         self.event_log.is_some() || self.sink.as_ref().is_some_and(|s| s.wants_descriptions())
     }
 
-    fn process(&mut self, queued: Queued) {
-        debug_assert!(queued.at >= self.kernel.now(), "events leave the queue in time order");
-        self.kernel.set_now(queued.at);
+    fn process(&mut self, at: Instant, event: Event) {
+        debug_assert!(at >= self.kernel.now(), "events leave the queue in time order");
+        self.kernel.set_now(at);
         let first_choice = self.kernel.choices.recorded().len();
         self.hasher.word(self.events);
-        self.hasher.word(queued.at.0);
-        self.hasher.feed(&queued.event);
-        let described = self.describing().then(|| describe_event(&queued.event, self.scenario));
-        match queued.event {
+        self.hasher.word(at.0);
+        self.hasher.feed(&event);
+        let described = self.describing().then(|| describe_event(&event, self.scenario));
+        match event {
             Event::Spawn { task } => self.spawn_scenario_task(task as usize),
             Event::Wake { task, cause, .. } => self.run_task(TaskId(u64::from(task)), cause),
             Event::Deliver { channel, slot } => self.kernel.deliver_delayed(ChannelId(u64::from(channel)), slot),
@@ -318,12 +290,12 @@ impl<'s> Simulation<'s> {
         self.apply_lifecycle_crashes();
         self.install_spawned();
         self.schedule_timers();
-        self.monitors.check_event(self.events, queued.at, &self.kernel.observations, &self.kernel);
+        self.monitors.check_event(self.events, at, &self.kernel.observations, &self.kernel);
         for obs in &self.kernel.observations {
             self.hasher.feed(obs);
         }
         self.hasher.word(self.kernel.choices.digest());
-        self.record_event(queued.at, first_choice, described);
+        self.record_event(at, first_choice, described);
         self.kernel.observations.clear();
         self.events += 1;
         self.kernel.stats.events = self.events;

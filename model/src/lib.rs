@@ -24,6 +24,7 @@ pub mod choices;
 pub mod depth_limit;
 pub mod engine;
 pub mod error;
+pub mod event_queue;
 pub mod expect;
 pub mod fault;
 pub mod generate;

@@ -49,6 +49,7 @@ impl IdentityMonitor {
         }
     }
 
+    #[inline]
     pub fn end_event(&mut self, c: &mut Checker<'_>) {
         if self.pending.is_empty() {
             return;

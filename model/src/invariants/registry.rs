@@ -69,6 +69,7 @@ impl RegistryMonitor {
         }
     }
 
+    #[inline]
     pub fn end_event(&mut self, c: &mut Checker<'_>) {
         if self.exited.is_empty() {
             return;

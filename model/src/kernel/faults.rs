@@ -180,6 +180,7 @@ impl FaultInjector {
     }
 
     /// The send fault to inject, if any (first firing rule in plan order).
+    #[inline]
     pub fn on_send(&mut self, services: &[ServiceId], task: Symbol, now: Instant, choices: &mut Choices) -> Option<MessageFault> {
         if self.send.any == NO_BUCKET && self.send.by_service.is_empty() && self.send.by_task.is_empty() {
             return None;
@@ -193,6 +194,7 @@ impl FaultInjector {
     }
 
     /// Whether to inject a receive failure.
+    #[inline]
     pub fn on_receive(&mut self, services: &[ServiceId], task: Symbol, now: Instant, choices: &mut Choices) -> bool {
         if self.receive.any == NO_BUCKET && self.receive.by_service.is_empty() && self.receive.by_task.is_empty() {
             return false;
