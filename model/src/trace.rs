@@ -53,6 +53,25 @@ pub struct TraceHeader {
     /// The seed that produced the choices (informational: replay uses the choices).
     pub seed: u64,
     pub scenario: Scenario,
+    /// [`scenario_digest`] of the scenario as recorded: replay tells an edited scenario.
+    pub scenario_digest: u64,
+}
+
+/// A digest of everything in a scenario that takes part in a run: all of it but the
+/// informational `name`, `description` and `seed` (a trace's choices replace the seed). Replay
+/// compares it with the recorded one, so an edit of the embedded scenario is reported even when
+/// it happens to change no event.
+pub fn scenario_digest(scenario: &Scenario) -> u64 {
+    let run_inputs = Scenario { name: String::new(), description: String::new(), seed: 0, ..scenario.clone() };
+    let bytes = postcard::to_allocvec(&run_inputs).unwrap_or_default();
+    let mut h = crate::trace_hash::TraceHasher::default();
+    h.word(bytes.len() as u64);
+    for chunk in bytes.chunks(8) {
+        let mut w = [0u8; 8];
+        w[..chunk.len()].copy_from_slice(chunk);
+        h.word(u64::from_le_bytes(w));
+    }
+    h.value()
 }
 
 /// A recorded run, in memory.
@@ -63,6 +82,8 @@ pub struct Trace {
     /// The seed that produced the choices (informational: replay uses the choices).
     pub seed: u64,
     pub scenario: Scenario,
+    /// [`scenario_digest`] of the scenario as recorded.
+    pub scenario_digest: u64,
     /// One record per event, with the choices it drew.
     pub events: Vec<EventRecord>,
     pub outcome: TraceOutcome,
@@ -131,6 +152,7 @@ impl Trace {
             model_version: String::from(MODEL_VERSION),
             seed,
             scenario: scenario.clone(),
+            scenario_digest: scenario_digest(scenario),
             events: report.event_log.clone().unwrap_or_default(),
             outcome: TraceOutcome::of(report),
         }
@@ -152,7 +174,7 @@ impl Trace {
 
     /// The header of this trace.
     pub fn header(&self) -> TraceHeader {
-        TraceHeader { model_version: self.model_version.clone(), seed: self.seed, scenario: self.scenario.clone() }
+        TraceHeader { model_version: self.model_version.clone(), seed: self.seed, scenario: self.scenario.clone(), scenario_digest: self.scenario_digest }
     }
 
     /// The binary encoding.
@@ -174,7 +196,8 @@ impl Trace {
             events.push(EventRecord { index, at: record.at, choices: record.choices, digest: record.digest, what: String::new(), effects: String::new() });
         }
         let outcome = reader.outcome()?;
-        Ok(Trace { format_version: TRACE_FORMAT_VERSION, model_version: header.model_version, seed: header.seed, scenario: header.scenario, events, outcome })
+        let TraceHeader { model_version, seed, scenario, scenario_digest } = header;
+        Ok(Trace { format_version: TRACE_FORMAT_VERSION, model_version, seed, scenario, scenario_digest, events, outcome })
     }
 
     /// Rejects traces of another format version.
@@ -289,6 +312,7 @@ pub struct DecodedEvent {
 }
 
 /// Reads a binary trace record by record.
+#[derive(Clone)]
 pub struct BinaryReader<'b> {
     rest: &'b [u8],
     previous_at: u64,

@@ -62,6 +62,17 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Trace, FileError> {
     Ok(trace)
 }
 
+/// Replays a trace file: a binary trace is verified record by record straight from its bytes
+/// (memory independent of the number of events), a text trace is parsed, then replayed.
+pub fn replay_file(path: &Path, context: usize) -> Result<crate::ReplayReport, FileError> {
+    let bytes = std::fs::read(path).map_err(|e| error(path, format!("cannot read: {e}")))?;
+    if bytes.starts_with(BINARY_MAGIC) {
+        return crate::verify::replay_binary(&bytes, context).map_err(|e| error(path, e));
+    }
+    let trace = decode(path, &bytes)?;
+    crate::verify::replay(&trace, context).map_err(|e| error(path, e))
+}
+
 /// Writes a trace atomically, in the encoding the extension asks for.
 pub fn write_trace(path: &Path, trace: &Trace) -> Result<(), FileError> {
     let bytes = if is_text_path(path) { text::to_text(trace).into_bytes() } else { trace.to_binary() };
@@ -146,7 +157,7 @@ pub fn record_to_file(path: &Path, scenario: &Scenario, seed: u64) -> Result<Rec
             let _ = writer.finish(&TraceOutcome::of(&report));
             report
         } else {
-            let header = TraceHeader { model_version: MODEL_VERSION.into(), seed, scenario: scenario.clone() };
+            let header = TraceHeader { model_version: MODEL_VERSION.into(), seed, scenario: scenario.clone(), scenario_digest: model::trace::scenario_digest(scenario) };
             let mut writer = BinaryWriter::start(&mut sink, &header);
             let report = Simulation::new(scenario, &RunConfig::seeded(seed)).with_sink(&mut writer).run();
             writer.finish(&TraceOutcome::of(&report));

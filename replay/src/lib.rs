@@ -13,7 +13,7 @@ pub mod text;
 pub mod verify;
 
 pub use model::trace::{Trace, TraceError, TraceOutcome};
-pub use verify::{replay, Divergence, ReplayReport};
+pub use verify::{replay, replay_binary, Divergence, ReplayReport};
 
 use model::{RunConfig, RunReport, Scenario};
 

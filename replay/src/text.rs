@@ -64,6 +64,7 @@ struct TextTrace {
     model_version: String,
     seed: u64,
     scenario: Scenario,
+    scenario_digest: Hex,
     events: Vec<TextEvent>,
     outcome: TextOutcome,
 }
@@ -76,10 +77,10 @@ fn line<T: Serialize>(value: &T) -> String {
 }
 
 /// The text before the first event.
-fn head(model_version: &str, seed: u64, scenario: &Scenario) -> String {
+fn head(format_version: u32, model_version: &str, seed: u64, scenario: &Scenario, digest: u64) -> String {
     let config = ron::ser::PrettyConfig::new().struct_names(false);
-    let scenario = ron::ser::to_string_pretty(scenario, config).unwrap_or_default().replace('\n', "\n    ");
-    format!("{BANNER}(\n    format_version: {TRACE_FORMAT_VERSION},\n    model_version: {model_version:?},\n    seed: {seed},\n    scenario: {scenario},\n    events: [\n")
+    let scenario_text = ron::ser::to_string_pretty(scenario, config).unwrap_or_default().replace('\n', "\n    ");
+    format!("{BANNER}(\n    format_version: {format_version},\n    model_version: {model_version:?},\n    seed: {seed},\n    scenario: {scenario_text},\n    scenario_digest: \"{digest:016x}\",\n    events: [\n")
 }
 
 fn event_line(index: u64, at: u64, choices: &[u64], digest: u64, what: &str, effects: &str) -> String {
@@ -95,7 +96,7 @@ fn tail(outcome: &TraceOutcome) -> String {
 
 /// Encodes a trace as text.
 pub fn to_text(trace: &Trace) -> String {
-    let mut out = head(&trace.model_version, trace.seed, &trace.scenario);
+    let mut out = head(trace.format_version, &trace.model_version, trace.seed, &trace.scenario, trace.scenario_digest);
     for e in &trace.events {
         out.push_str(&event_line(e.index, e.at, &e.choices, e.digest, &e.what, &e.effects));
     }
@@ -111,7 +112,7 @@ pub struct TextWriter<W: FnMut(&str)> {
 impl<W: FnMut(&str)> TextWriter<W> {
     /// Writes everything before the first event.
     pub fn start(mut out: W, model_version: &str, seed: u64, scenario: &Scenario) -> Self {
-        out(&head(model_version, seed, scenario));
+        out(&head(TRACE_FORMAT_VERSION, model_version, seed, scenario, model::trace::scenario_digest(scenario)));
         TextWriter { out }
     }
 
@@ -155,5 +156,5 @@ pub fn from_text(text: &str) -> Result<Trace, TextError> {
         .map(|e| EventRecord { index: e.index, at: e.at, choices: e.choices, digest: e.digest.0, what: e.what, effects: e.effects })
         .collect();
     let outcome = TraceOutcome { events: t.outcome.events, trace_hash: t.outcome.trace_hash.0, stop: t.outcome.stop, violation: t.outcome.violation };
-    Ok(Trace { format_version: t.format_version, model_version: t.model_version, seed: t.seed, scenario: t.scenario, events, outcome })
+    Ok(Trace { format_version: t.format_version, model_version: t.model_version, seed: t.seed, scenario: t.scenario, scenario_digest: t.scenario_digest.0, events, outcome })
 }
