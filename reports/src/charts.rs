@@ -1,0 +1,259 @@
+//! Charts as inline SVG, drawn with `plotters` (SVG backend; text is left to the browser, so no
+//! font files are needed): horizontal bars, paired bars (before/after), and line charts on a
+//! linear, logarithmic or "nines" (percentile) x axis.
+
+use crate::numbers::si;
+use plotters::coord::ranged1d::{AsRangedCoord, Ranged, SegmentValue, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+const WIDTH: u32 = 760;
+const FONT: &str = "sans-serif";
+/// Colours of the series, in order (a colour-blind-safe set).
+const COLOURS: [RGBColor; 6] = [RGBColor(0, 114, 178), RGBColor(230, 159, 0), RGBColor(0, 158, 115), RGBColor(204, 121, 167), RGBColor(86, 180, 233), RGBColor(213, 94, 0)];
+
+fn colour(i: usize) -> RGBColor {
+    COLOURS[i % COLOURS.len()]
+}
+
+fn failed(e: impl std::fmt::Display) -> String {
+    format!("cannot draw a chart: {e}")
+}
+
+/// The largest value, or 1 when there is none worth an axis (plotters cannot lay out the ticks of a
+/// vanishing range).
+fn axis_max(values: impl Iterator<Item = f64>) -> f64 {
+    let max = values.filter(|v| v.is_finite()).fold(0.0, f64::max);
+    if max > 1e-6 {
+        max
+    } else {
+        1.0
+    }
+}
+
+/// Pixels for a column of labels (the naive layout estimate of plotters, plus room).
+fn label_width(labels: impl IntoIterator<Item = usize>) -> u32 {
+    labels.into_iter().max().unwrap_or(0) as u32 * 7 + 16
+}
+
+/// Horizontal bars, one per `(label, value)`, top to bottom, each with its value written after it.
+pub fn bars(title: &str, unit: &str, bars: &[(String, f64)]) -> Result<String, String> {
+    let values: Vec<(f64, f64)> = bars.iter().map(|b| (b.1, 0.0)).collect();
+    paired(title, unit, &bars.iter().map(|b| b.0.clone()).collect::<Vec<_>>(), &[("", &values)], false)
+}
+
+/// Horizontal bars in groups: for each label one bar per series (e.g. before and after), with a
+/// legend when there is more than one series; `log` draws the value axis logarithmically.
+pub fn grouped(title: &str, unit: &str, labels: &[String], series: &[(&str, &[f64])], log: bool) -> Result<String, String> {
+    let pairs: Vec<Vec<(f64, f64)>> = series.iter().map(|(_, v)| v.iter().map(|x| (*x, 0.0)).collect()).collect();
+    let named: Vec<(&str, &Vec<(f64, f64)>)> = series.iter().zip(&pairs).map(|((n, _), p)| (*n, p)).collect();
+    let refs: Vec<(&str, &[(f64, f64)])> = named.iter().map(|(n, p)| (*n, p.as_slice())).collect();
+    paired(title, unit, labels, &refs, log)
+}
+
+fn paired(title: &str, unit: &str, labels: &[String], series: &[(&str, &[(f64, f64)])], log: bool) -> Result<String, String> {
+    let rows = labels.len().max(1);
+    let per_row = series.len().max(1) as u32;
+    let height = 90 + rows as u32 * (10 + 16 * per_row);
+    let max = axis_max(series.iter().flat_map(|(_, v)| v.iter().map(|p| p.0)));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let left = label_width(labels.iter().map(|l| l.chars().count()));
+        if log {
+            draw_bars(&root, title, unit, labels, series, (0.8f64..max * 3.0).log_scale(), left, 0.8)?;
+        } else {
+            draw_bars(&root, title, unit, labels, series, 0f64..max * 1.18, left, 0.0)?;
+        }
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_bars<X>(root: &DrawingArea<SVGBackend<'_>, Shift>, title: &str, unit: &str, labels: &[String], series: &[(&str, &[(f64, f64)])], x: X, left: u32, base: f64) -> Result<(), String>
+where
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let rows = labels.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 17))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(left)
+        .build_cartesian_2d(x, (0..rows).into_segmented())
+        .map_err(failed)?;
+    // Row 0 is drawn at the top: segment `rows - 1 - i` holds label `i`.
+    let label_of = |v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(s) | SegmentValue::Exact(s) => labels.get(rows.wrapping_sub(1).wrapping_sub(*s)).cloned().unwrap_or_default(),
+        SegmentValue::Last => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows)
+        .y_label_formatter(&label_of)
+        .x_desc(unit)
+        .x_label_formatter(&|v| si(*v))
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(failed)?;
+    let n = series.len().max(1) as u32;
+    for (k, (name, values)) in series.iter().enumerate() {
+        let c = colour(k);
+        // Within its row, series `k` takes a 14-pixel band, from the top down.
+        let (top, bottom) = (5 + 16 * k as u32, 7 + 16 * (n - 1 - k as u32));
+        let boxes = values.iter().enumerate().map(|(i, (v, _))| {
+            let segment = rows - 1 - i;
+            let mut r = Rectangle::new([(base, SegmentValue::Exact(segment)), (v.max(base), SegmentValue::Exact(segment + 1))], c.filled());
+            r.set_margin(top, bottom, 0, 0);
+            r
+        });
+        let drawn = chart.draw_series(boxes).map_err(failed)?;
+        if !name.is_empty() {
+            drawn.label(*name).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
+        }
+        let texts = values.iter().enumerate().map(|(i, (v, _))| {
+            let at = (v.max(base), SegmentValue::Exact(rows - i));
+            EmptyElement::at(at) + Text::new(si(*v), (5, top as i32 + 1), (FONT, 12).into_font())
+        });
+        chart.draw_series(texts).map_err(failed)?;
+    }
+    if series.iter().any(|(n, _)| !n.is_empty()) {
+        chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.9)).border_style(BLACK).label_font((FONT, 13)).draw().map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// A named line of `(x, y)` points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// How a line chart's x axis is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XAxis {
+    Linear,
+    Log,
+    /// Percentiles: `x = -log10(1 - q)`, labelled `50%`, `90%`, `99%`, `99.9%`.
+    Nines,
+}
+
+/// A line chart: every series with its points marked, y from zero, a legend for two or more.
+pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series], axis: XAxis) -> Result<String, String> {
+    // Only finite points (and positive x on a log axis) can be drawn.
+    let drawable = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite() && (axis != XAxis::Log || p.0 > 0.0);
+    let series: Vec<Series> = series.iter().map(|s| Series { name: s.name.clone(), points: s.points.iter().copied().filter(drawable).collect() }).collect();
+    let series = series.as_slice();
+    let xs = || series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let (lo, hi) = (xs().fold(f64::INFINITY, f64::min), xs().fold(f64::NEG_INFINITY, f64::max));
+    let (lo, hi) = match (lo.is_finite(), hi > lo) {
+        (true, true) => (lo, hi),
+        (true, false) => (lo, lo + lo.abs().max(1.0)),
+        (false, _) => (1.0, 2.0),
+    };
+    let y_max = axis_max(series.iter().flat_map(|s| s.points.iter().map(|p| p.1))) * 1.12;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 340)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let spec = LineSpec { title, x_desc, y_desc, series, y_max };
+        match axis {
+            XAxis::Linear => draw_lines(&root, &spec, lo.min(0.0)..hi, &|v| si(*v))?,
+            XAxis::Log => draw_lines(&root, &spec, (lo / 1.3..hi * 1.3).log_scale(), &|v| si(*v))?,
+            XAxis::Nines => draw_lines(&root, &spec, 0f64..hi.max(1.0).ceil(), &nines_label)?,
+        }
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
+/// `x = -log10(1 - q)` back to a percentile: 0 → `0%`, 1 → `90%`, 2 → `99%`, 3 → `99.9%`.
+fn nines_label(x: &f64) -> String {
+    let q = 100.0 * (1.0 - 10f64.powf(-x));
+    let text = format!("{q:.3}");
+    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// The percentile axis position of quantile `q`.
+pub fn nines(q: f64) -> f64 {
+    -(1.0 - q).max(1e-9).log10()
+}
+
+struct LineSpec<'a> {
+    title: &'a str,
+    x_desc: &'a str,
+    y_desc: &'a str,
+    series: &'a [Series],
+    y_max: f64,
+}
+
+fn draw_lines<X>(root: &DrawingArea<SVGBackend<'_>, Shift>, spec: &LineSpec<'_>, x: X, x_label: &dyn Fn(&f64) -> String) -> Result<(), String>
+where
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(root)
+        .caption(spec.title, (FONT, 17))
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, 0f64..spec.y_max)
+        .map_err(failed)?;
+    chart
+        .configure_mesh()
+        .x_desc(spec.x_desc)
+        .y_desc(spec.y_desc)
+        .x_label_formatter(x_label)
+        .y_label_formatter(&|v| si(*v))
+        .label_style((FONT, 13))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(failed)?;
+    for (i, s) in spec.series.iter().enumerate() {
+        let c = colour(i);
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
+            .map_err(failed)?
+            .label(s.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        if s.points.len() <= 80 {
+            chart.draw_series(s.points.iter().map(|p| Circle::new(*p, 3, c.filled()))).map_err(failed)?;
+        }
+    }
+    if spec.series.len() > 1 {
+        chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE.mix(0.9)).border_style(BLACK).label_font((FONT, 13)).draw().map_err(failed)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_axis_labels_read_as_percentiles() {
+        let labels: Vec<String> = [0.0, 1.0, 2.0, 3.0].iter().map(nines_label).collect();
+        assert_eq!(labels, ["0%", "90%", "99%", "99.9%"]);
+        assert!((nines(0.99) - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn charts_are_svg_with_their_labels() {
+        let svg = bars("Throughput", "messages/s", &[("model".into(), 1.2e6), ("minimal loop".into(), 9e6)]).expect("draws");
+        assert!(svg.starts_with("<svg") && svg.contains("minimal loop") && svg.contains("Throughput"), "{svg}");
+        let line = lines("Scaling", "tasks", "ns/event", &[Series { name: "tasks".into(), points: vec![(8.0, 300.0), (1024.0, 390.0)] }], XAxis::Log).expect("draws");
+        assert!(line.contains("<polyline") || line.contains("<path"), "{line}");
+        let empty = lines("Nothing yet", "s", "runs", &[], XAxis::Linear).expect("an empty chart still draws");
+        assert!(empty.contains("Nothing yet"));
+        let odd = Series { name: "odd".into(), points: vec![(0.0, f64::NAN), (5.0, f64::INFINITY), (7.0, 0.0)] };
+        for axis in [XAxis::Linear, XAxis::Log, XAxis::Nines] {
+            lines("Degenerate", "x", "y", std::slice::from_ref(&odd), axis).expect("degenerate data still draws");
+        }
+        bars("Zeros", "x", &[("none".into(), 0.0), ("inf".into(), f64::INFINITY)]).expect("zero bars draw");
+    }
+}
