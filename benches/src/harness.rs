@@ -36,9 +36,7 @@ impl Mode {
     /// The mode the environment asks for.
     pub fn from_env() -> Self {
         let quick = flag("PANDAGEN_BENCH_QUICK").unwrap_or(false);
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
-        let out_dir = std::env::var_os("PANDAGEN_BENCH_OUT").map_or_else(|| target.join("bench-results"), PathBuf::from);
-        Mode { quick, out_dir, turmoil: flag("PANDAGEN_BENCH_TURMOIL").unwrap_or(!quick), peak_rss: None }
+        Mode { quick, out_dir: reports::results::results_dir(), turmoil: flag("PANDAGEN_BENCH_TURMOIL").unwrap_or(!quick), peak_rss: None }
     }
 
     /// Quick mode writing into `out_dir`, without turmoil (the smoke test's).
@@ -65,8 +63,7 @@ impl Mode {
 /// Prints a result's tables and writes `<out_dir>/<bench>.json` atomically; returns its path.
 pub fn emit(mode: &Mode, result: &BenchResult) -> Result<PathBuf, String> {
     print!("{}", result.text());
-    let path = mode.out_dir.join(format!("{}.json", result.bench));
-    replay::files::write_atomically(&path, result.to_json().as_bytes()).map_err(|e| e.to_string())?;
+    let path = result.write(&mode.out_dir)?;
     println!("wrote {}", path.display());
     Ok(path)
 }

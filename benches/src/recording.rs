@@ -126,6 +126,9 @@ pub fn run(mode: &Mode) -> Result<BenchResult, String> {
     if let Some(p) = &figures.peak_rss {
         checks.push(Check::new(format!("peak RSS recording {} events", reports::numbers::si(p.events as f64)), p.bytes as f64, Target::AtMost(100e6), "bytes"));
     }
+    if let Some(p) = &figures.peak_rss {
+        notes.push(format!("peak RSS: `{}` run as a child process, its maximum resident set from getrusage.", p.command));
+    }
     notes.push("the binary trace is the file `scenario --record FILE.trace` writes (event descriptions included); the compact one drops the descriptions, as a campaign's finding does.".into());
     let mut result = BenchResult::new("recording", mode.quick, Figures::Recording(figures));
     result.checks = checks;

@@ -4,7 +4,16 @@
 
 use crate::charts::{self, nines, Series, XAxis};
 use crate::document::{Chart, Section};
-use crate::results::{BenchResult, Figures, Latency};
+use crate::results::{BenchResult, Figures, Latency, Target};
+
+/// The word a scaling check's name uses for a dimension.
+fn series_key(dimension: &str) -> &str {
+    if dimension.contains("flight") {
+        "in flight"
+    } else {
+        "tasks"
+    }
+}
 
 /// The order results appear in, whatever order the files were given in.
 pub const ORDER: [&str; 6] = ["reference", "scaling", "recording", "throughput", "time_to_find", "shrink"];
@@ -33,7 +42,9 @@ pub fn command(bench: &str) -> String {
 /// A percentile curve per latency distribution.
 fn latency_chart(title: &str, curves: &[(String, &Latency)]) -> Result<Chart, String> {
     let unit = curves.first().map_or("ms", |(_, l)| l.unit.as_str()).to_string();
-    let series: Vec<Series> = curves.iter().map(|(name, l)| Series { name: name.clone(), points: l.percentiles.iter().map(|(q, v)| (nines(*q), *v)).collect() }).collect();
+    // The maximum (q = 1) has no place on a percentile axis; the tables give it.
+    let curve = |l: &Latency| l.percentiles.iter().filter(|(q, _)| *q < 1.0).map(|(q, v)| (nines(*q), *v)).collect();
+    let series: Vec<Series> = curves.iter().map(|(name, l)| Series { name: name.clone(), points: curve(l) }).collect();
     let svg = charts::lines(title, "percentile", &unit, &series, XAxis::Nines)?;
     Ok(Chart { caption: format!("{title}: value at each percentile (hdrhistogram), in {unit}."), svg })
 }
@@ -49,8 +60,16 @@ fn charts_of(result: &BenchResult) -> Result<Vec<Chart>, String> {
             .series
             .iter()
             .map(|series| {
-                let points = series.points.iter().map(|p| (p.size as f64, p.ns_per_event)).collect();
-                let svg = charts::lines(&format!("Cost per event by {}", series.dimension), &format!("{} (log scale)", series.dimension), "ns per event", &[Series { name: series.dimension.clone(), points }], XAxis::Log)?;
+                let points: Vec<(f64, f64)> = series.points.iter().map(|p| (p.size as f64, p.ns_per_event)).collect();
+                let mut lines = vec![Series { name: "ns per event".into(), points: points.clone() }];
+                // The target, where a check names one: a ratio to the smallest size's cost.
+                let target = result.checks.iter().find(|c| c.name.contains(series_key(&series.dimension))).map(|c| match c.target {
+                    Target::AtMost(t) | Target::AtLeast(t) => t,
+                });
+                if let (Some(t), Some(first), Some(last)) = (target, points.first(), points.last()) {
+                    lines.push(Series { name: format!("target: {t}× the smallest"), points: vec![(first.0, first.1 * t), (last.0, first.1 * t)] });
+                }
+                let svg = charts::lines(&format!("Cost per event by {}", series.dimension), &format!("{} (log scale)", series.dimension), "ns per event", &lines, XAxis::Log)?;
                 Ok(chart(&format!("Wall-clock nanoseconds per event as {} grow.", series.dimension), svg))
             })
             .collect::<Result<_, String>>()?,
@@ -83,8 +102,8 @@ pub fn section(result: &BenchResult) -> Result<Section, String> {
     if result.quick {
         s.paragraphs.push("Quick mode: tiny sizes for the smoke test; these figures are not comparable.".into());
     }
-    s.paragraphs.extend(result.notes.iter().cloned());
-    s.tables = result.tables();
+    s.notes = result.notes.clone();
+    s.tables = result.figure_tables();
     s.charts = charts_of(result)?;
     Ok(s)
 }

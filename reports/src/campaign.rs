@@ -6,7 +6,7 @@
 
 use crate::charts::{self, Series, XAxis};
 use crate::document::{Chart, Document, Section};
-use crate::numbers::si;
+use crate::numbers::count;
 use crate::table::Table;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::{Deserialize, Serialize};
@@ -131,7 +131,7 @@ impl CampaignSummary {
     fn charts(&self) -> Result<Vec<Chart>, String> {
         let rates: Vec<(f64, f64)> = self.timeline.windows(2).map(|w| (w[1].elapsed_s, (w[1].runs - w[0].runs) as f64 / (w[1].elapsed_s - w[0].elapsed_s).max(1e-9))).collect();
         let found: Vec<(f64, f64)> = self.timeline.iter().map(|p| (p.elapsed_s, p.findings as f64)).collect();
-        let buckets: Vec<(String, f64)> = self.events_buckets.iter().map(|b| (format!("{}–{} events", si(b.from as f64), si(b.to as f64)), b.runs as f64)).collect();
+        let buckets: Vec<(String, f64)> = self.events_buckets.iter().map(|b| (format!("{}–{} events", count(b.from), count(b.to)), b.runs as f64)).collect();
         let checks: Vec<(String, f64)> = self.invariant_checks.iter().map(|(k, v)| (k.clone(), *v as f64)).collect();
         let series = |name: &str, points| vec![Series { name: name.to_string(), points }];
         let mut out = vec![

@@ -2,13 +2,18 @@
 //! font files are needed): horizontal bars, paired bars (before/after), and line charts on a
 //! linear, logarithmic or "nines" (percentile) x axis.
 
-use crate::numbers::si;
+use crate::numbers::axis;
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged, SegmentValue, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-const WIDTH: u32 = 760;
+const WIDTH: u32 = 900;
 const FONT: &str = "sans-serif";
+const CAPTION: u32 = 20;
+const LABEL: u32 = 15;
+const VALUE: u32 = 14;
+/// The faint grid between labelled ticks.
+const GRID: RGBColor = RGBColor(242, 242, 242);
 /// Colours of the series, in order (a colour-blind-safe set).
 const COLOURS: [RGBColor; 6] = [RGBColor(0, 114, 178), RGBColor(230, 159, 0), RGBColor(0, 158, 115), RGBColor(204, 121, 167), RGBColor(86, 180, 233), RGBColor(213, 94, 0)];
 
@@ -33,7 +38,7 @@ fn axis_max(values: impl Iterator<Item = f64>) -> f64 {
 
 /// Pixels for a column of labels (the naive layout estimate of plotters, plus room).
 fn label_width(labels: impl IntoIterator<Item = usize>) -> u32 {
-    labels.into_iter().max().unwrap_or(0) as u32 * 7 + 16
+    labels.into_iter().max().unwrap_or(0) as u32 * 8 + 18
 }
 
 /// Horizontal bars, one per `(label, value)`, top to bottom, each with its value written after it.
@@ -54,7 +59,7 @@ pub fn grouped(title: &str, unit: &str, labels: &[String], series: &[(&str, &[f6
 fn paired(title: &str, unit: &str, labels: &[String], series: &[(&str, &[(f64, f64)])], log: bool) -> Result<String, String> {
     let rows = labels.len().max(1);
     let per_row = series.len().max(1) as u32;
-    let height = 90 + rows as u32 * (10 + 16 * per_row);
+    let height = 100 + rows as u32 * (10 + 18 * per_row);
     let max = axis_max(series.iter().flat_map(|(_, v)| v.iter().map(|p| p.0)));
     let mut svg = String::new();
     {
@@ -79,9 +84,9 @@ where
 {
     let rows = labels.len();
     let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 17))
+        .caption(title, (FONT, CAPTION))
         .margin(12)
-        .x_label_area_size(36)
+        .x_label_area_size(44)
         .y_label_area_size(left)
         .build_cartesian_2d(x, (0..rows).into_segmented())
         .map_err(failed)?;
@@ -96,15 +101,16 @@ where
         .y_labels(rows)
         .y_label_formatter(&label_of)
         .x_desc(unit)
-        .x_label_formatter(&|v| si(*v))
-        .label_style((FONT, 13))
+        .x_label_formatter(&|v| axis(*v))
+        .label_style((FONT, LABEL))
+        .light_line_style(GRID)
         .draw()
         .map_err(failed)?;
     let n = series.len().max(1) as u32;
     for (k, (name, values)) in series.iter().enumerate() {
         let c = colour(k);
-        // Within its row, series `k` takes a 14-pixel band, from the top down.
-        let (top, bottom) = (5 + 16 * k as u32, 7 + 16 * (n - 1 - k as u32));
+        // Within its row, series `k` takes a 16-pixel band, from the top down.
+        let (top, bottom) = (5 + 18 * k as u32, 7 + 18 * (n - 1 - k as u32));
         let boxes = values.iter().enumerate().map(|(i, (v, _))| {
             let segment = rows - 1 - i;
             let mut r = Rectangle::new([(base, SegmentValue::Exact(segment)), (v.max(base), SegmentValue::Exact(segment + 1))], c.filled());
@@ -117,12 +123,12 @@ where
         }
         let texts = values.iter().enumerate().map(|(i, (v, _))| {
             let at = (v.max(base), SegmentValue::Exact(rows - i));
-            EmptyElement::at(at) + Text::new(si(*v), (5, top as i32 + 1), (FONT, 12).into_font())
+            EmptyElement::at(at) + Text::new(axis(*v), (5, top as i32), (FONT, VALUE).into_font())
         });
         chart.draw_series(texts).map_err(failed)?;
     }
     if series.iter().any(|(n, _)| !n.is_empty()) {
-        chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.9)).border_style(BLACK).label_font((FONT, 13)).draw().map_err(failed)?;
+        chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.9)).border_style(BLACK).label_font((FONT, LABEL)).draw().map_err(failed)?;
     }
     Ok(())
 }
@@ -144,9 +150,9 @@ pub enum XAxis {
 }
 
 /// A line chart: every series with its points marked, y from zero, a legend for two or more.
-pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series], axis: XAxis) -> Result<String, String> {
+pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series], x_axis: XAxis) -> Result<String, String> {
     // Only finite points (and positive x on a log axis) can be drawn.
-    let drawable = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite() && (axis != XAxis::Log || p.0 > 0.0);
+    let drawable = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite() && (x_axis != XAxis::Log || p.0 > 0.0);
     let series: Vec<Series> = series.iter().map(|s| Series { name: s.name.clone(), points: s.points.iter().copied().filter(drawable).collect() }).collect();
     let series = series.as_slice();
     let xs = || series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
@@ -156,16 +162,21 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series], axis: X
         (true, false) => (lo, lo + lo.abs().max(1.0)),
         (false, _) => (1.0, 2.0),
     };
-    let y_max = axis_max(series.iter().flat_map(|s| s.points.iter().map(|p| p.1))) * 1.12;
+    // Headroom above the lines for the legend, one row per series.
+    let legend = if series.len() > 1 { 0.1 * series.len() as f64 } else { 0.0 };
+    let y_max = axis_max(series.iter().flat_map(|s| s.points.iter().map(|p| p.1))) * (1.12 + legend);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 340)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 360)).into_drawing_area();
         root.fill(&WHITE).map_err(failed)?;
         let spec = LineSpec { title, x_desc, y_desc, series, y_max };
-        match axis {
-            XAxis::Linear => draw_lines(&root, &spec, lo.min(0.0)..hi, &|v| si(*v))?,
-            XAxis::Log => draw_lines(&root, &spec, (lo / 1.3..hi * 1.3).log_scale(), &|v| si(*v))?,
-            XAxis::Nines => draw_lines(&root, &spec, 0f64..hi.max(1.0).ceil(), &nines_label)?,
+        match x_axis {
+            XAxis::Linear => draw_lines(&root, &spec, lo.min(0.0)..hi, None, &|v| axis(*v))?,
+            XAxis::Log => draw_lines(&root, &spec, (lo / 1.3..hi * 1.3).log_scale(), None, &|v| axis(*v))?,
+            XAxis::Nines => {
+                let nines = hi.max(1.0).ceil();
+                draw_lines(&root, &spec, 0f64..nines, Some(nines as usize + 1), &nines_label)?
+            }
         }
         root.present().map_err(failed)?;
     }
@@ -175,7 +186,7 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series], axis: X
 /// `x = -log10(1 - q)` back to a percentile: 0 → `0%`, 1 → `90%`, 2 → `99%`, 3 → `99.9%`.
 fn nines_label(x: &f64) -> String {
     let q = 100.0 * (1.0 - 10f64.powf(-x));
-    let text = format!("{q:.3}");
+    let text = format!("{q:.4}");
     format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
@@ -192,28 +203,24 @@ struct LineSpec<'a> {
     y_max: f64,
 }
 
-fn draw_lines<X>(root: &DrawingArea<SVGBackend<'_>, Shift>, spec: &LineSpec<'_>, x: X, x_label: &dyn Fn(&f64) -> String) -> Result<(), String>
+fn draw_lines<X>(root: &DrawingArea<SVGBackend<'_>, Shift>, spec: &LineSpec<'_>, x: X, x_ticks: Option<usize>, x_label: &dyn Fn(&f64) -> String) -> Result<(), String>
 where
     X: AsRangedCoord<Value = f64>,
     X::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let mut chart = ChartBuilder::on(root)
-        .caption(spec.title, (FONT, 17))
+        .caption(spec.title, (FONT, CAPTION))
         .margin(14)
-        .x_label_area_size(40)
-        .y_label_area_size(64)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
         .build_cartesian_2d(x, 0f64..spec.y_max)
         .map_err(failed)?;
-    chart
-        .configure_mesh()
-        .x_desc(spec.x_desc)
-        .y_desc(spec.y_desc)
-        .x_label_formatter(x_label)
-        .y_label_formatter(&|v| si(*v))
-        .label_style((FONT, 13))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(failed)?;
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(spec.x_desc).y_desc(spec.y_desc).x_label_formatter(x_label).y_label_formatter(&|v| axis(*v)).label_style((FONT, LABEL)).light_line_style(GRID);
+    if let Some(n) = x_ticks {
+        mesh.x_labels(n);
+    }
+    mesh.draw().map_err(failed)?;
     for (i, s) in spec.series.iter().enumerate() {
         let c = colour(i);
         chart
@@ -226,7 +233,7 @@ where
         }
     }
     if spec.series.len() > 1 {
-        chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE.mix(0.9)).border_style(BLACK).label_font((FONT, 13)).draw().map_err(failed)?;
+        chart.configure_series_labels().position(SeriesLabelPosition::UpperLeft).background_style(WHITE.mix(0.9)).border_style(BLACK).label_font((FONT, LABEL)).draw().map_err(failed)?;
     }
     Ok(())
 }

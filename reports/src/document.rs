@@ -16,13 +16,15 @@ pub struct Document {
     pub sections: Vec<Section>,
 }
 
-/// One section: a heading, then paragraphs, tables and charts in that order.
+/// One section: a heading, then paragraphs, tables, charts and notes in that order. Text may
+/// hold `code` in backticks (markdown keeps it, HTML shows it as code).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Section {
     pub heading: String,
     pub paragraphs: Vec<String>,
     pub tables: Vec<Table>,
     pub charts: Vec<Chart>,
+    pub notes: Vec<String>,
 }
 
 /// An inline SVG chart and its caption.
@@ -48,6 +50,8 @@ impl Section {
 #[derive(Serialize)]
 struct TableView<'a> {
     title: &'a str,
+    /// Whether any column has a name (an overview of name/value rows has none).
+    header: bool,
     columns: &'a [String],
     rows: Vec<Vec<(bool, &'a str)>>,
     markdown: String,
@@ -60,6 +64,7 @@ struct SectionView<'a> {
     paragraphs: &'a [String],
     tables: Vec<TableView<'a>>,
     charts: &'a [Chart],
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -75,16 +80,30 @@ fn view(section: &Section) -> SectionView<'_> {
         .iter()
         .map(|t| TableView {
             title: &t.title,
+            header: t.columns.iter().any(|c| !c.is_empty()),
             columns: &t.columns,
             rows: t.rows.iter().map(|r| r.iter().enumerate().map(|(i, c)| (t.code_columns.contains(&i), c.as_str())).collect()).collect(),
             markdown: t.markdown(),
         })
         .collect();
-    SectionView { heading: &section.heading, anchor: section.anchor(), paragraphs: &section.paragraphs, tables, charts: &section.charts }
+    SectionView { heading: &section.heading, anchor: section.anchor(), paragraphs: &section.paragraphs, tables, charts: &section.charts, notes: &section.notes }
+}
+
+/// The `code` filter of the HTML template: the text escaped, with `backticked` spans as `<code>`
+/// (text with an unmatched backtick stays plain text).
+fn inline_code(text: &str) -> Value {
+    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    if escaped.matches('`').count() % 2 == 1 {
+        return Value::from_safe_string(escaped);
+    }
+    // Odd parts are inside backticks.
+    let html: String = escaped.split('`').enumerate().map(|(i, part)| if i % 2 == 1 { format!("<code>{part}</code>") } else { part.to_string() }).collect();
+    Value::from_safe_string(html)
 }
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
+    env.add_filter("code", |text: &str| inline_code(text));
     let syntax = SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build().unwrap_or_else(|e| unreachable!("a valid syntax: {e}"));
     env.set_syntax(syntax);
     // `.html` names are auto-escaped; `.md` names are not.
@@ -125,6 +144,7 @@ mod tests {
         section.paragraphs.push("Some <text>.".into());
         section.tables.push(table);
         section.charts.push(Chart { caption: "A chart".into(), svg: "<svg id=\"c\"></svg>".into() });
+        section.notes.push("Run `cargo bench` first.".into());
         Document { title: "Report".into(), intro: vec!["Intro.".into()], sections: vec![section] }
     }
 
@@ -134,11 +154,18 @@ mod tests {
         assert!(html.contains("<svg id=\"c\"></svg>"), "{html}");
         assert!(html.contains("a &amp; b") && html.contains("Some &lt;text&gt;.") && html.contains("id=\"sizes-shapes\""), "{html}");
         assert!(html.contains("<code>cargo run</code>"), "{html}");
+        assert!(html.contains("Run <code>cargo bench</code> first."), "{html}");
+    }
+
+    #[test]
+    fn inline_code_is_escaped_and_unmatched_backticks_stay_text() {
+        assert_eq!(inline_code("a `<b>` c").to_string(), "a <code>&lt;b&gt;</code> c");
+        assert_eq!(inline_code("one ` tick").to_string(), "one ` tick");
     }
 
     #[test]
     fn markdown_has_the_tables_and_no_svg() {
         let md = document().markdown().expect("renders");
-        assert_eq!(md, "# Report\n\nIntro.\n\n## Sizes & shapes\n\nSome <text>.\n\n**Sizes <b>**\n\n| name | cmd |\n|---|---|\n| a & b | `cargo run` |\n\n");
+        assert_eq!(md, "# Report\n\nIntro.\n\n## Sizes & shapes\n\nSome <text>.\n\n**Sizes <b>**\n\n| name | cmd |\n|---|---|\n| a & b | `cargo run` |\n\n- Run `cargo bench` first.\n\n");
     }
 }

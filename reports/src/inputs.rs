@@ -21,7 +21,10 @@ fn read(path: &Path) -> Result<String, String> {
 }
 
 fn json_error(path: &Path, e: &serde_json::Error, what: &str) -> String {
-    format!("{}:{}:{}: not {what}: {e}", path.display(), e.line(), e.column())
+    // The position leads the message, so serde_json's own " at line L column C" is dropped.
+    let text = e.to_string();
+    let message = text.rsplit_once(" at line ").map_or(text.as_str(), |(m, _)| m);
+    format!("{}:{}:{}: not {what}: {message}", path.display(), e.line(), e.column())
 }
 
 /// Reads one JSON file: a benchmark result (it has a `bench` field) or a campaign summary.

@@ -13,6 +13,18 @@ pub fn si(value: f64) -> String {
     format!("{}{prefix}", three_figures(scaled))
 }
 
+/// An axis tick: like [`si`] without trailing zeros (`10`, `1 k`, `2.5 M`).
+pub fn axis(value: f64) -> String {
+    let text = si(value);
+    let (number, prefix) = text.split_once(' ').map_or((text.as_str(), ""), |(n, p)| (n, p));
+    let number = if number.contains('.') { number.trim_end_matches('0').trim_end_matches('.') } else { number };
+    if prefix.is_empty() {
+        number.to_string()
+    } else {
+        format!("{number} {prefix}")
+    }
+}
+
 /// Three significant figures without an exponent: `0.523`, `5.23`, `52.3`, `523`.
 pub fn three_figures(value: f64) -> String {
     let magnitude = value.abs();
@@ -25,6 +37,19 @@ pub fn three_figures(value: f64) -> String {
     } else {
         format!("{value:.3}")
     }
+}
+
+/// A whole number with thousands separators: `1,024`, `100,000`.
+pub fn count(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A ratio: `0.52×`.
@@ -48,8 +73,10 @@ mod tests {
         for (value, text) in cases {
             assert_eq!(si(value), text, "{value}");
         }
+        assert_eq!([axis(10.0), axis(1000.0), axis(2_500_000.0), axis(0.25), axis(7.0)], ["10", "1 k", "2.5 M", "0.25", "7"]);
         assert_eq!(bytes(512.0), "512 B");
         assert_eq!(bytes(85_200_000.0), "85.2 MB");
         assert_eq!(ratio(0.523), "0.52×");
+        assert_eq!([count(8), count(1024), count(100_000), count(1_000_000)], ["8", "1,024", "100,000", "1,000,000"]);
     }
 }

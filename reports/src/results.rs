@@ -2,9 +2,10 @@
 //! benchmark (common header, the bench's figures, the targets as checks), and the tables
 //! the benchmarks print and the reports show.
 
-use crate::numbers::{bytes, ratio, si, three_figures};
+use crate::numbers::{bytes, count, ratio, si, three_figures};
 use crate::table::Table;
 use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
 /// The version of this schema; a file of another version is refused by name.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -211,7 +212,7 @@ impl Scaling {
             .map(|s| {
                 let mut t = Table::new(format!("Cost per event by {}: {}", s.dimension, s.workload), &[s.dimension.as_str(), "observed", "events", "wall", "ns/event", "÷ smallest"]);
                 for p in &s.points {
-                    t.row(vec![si(p.size as f64), p.observed.map_or("–".into(), si), si(p.events as f64), format!("{:.3} s", p.wall_s), three_figures(p.ns_per_event), ratio(p.ratio_to_smallest)]);
+                    t.row(vec![count(p.size), p.observed.map_or("–".into(), si), si(p.events as f64), format!("{:.3} s", p.wall_s), three_figures(p.ns_per_event), ratio(p.ratio_to_smallest)]);
                 }
                 t
             })
@@ -266,7 +267,7 @@ impl Recording {
             t.row(vec![k.to_string(), v]);
         }
         match &self.peak_rss {
-            Some(p) => t.row(vec![format!("peak RSS of `{}`", p.command), format!("{} for {} events ({:.1} s)", bytes(p.bytes as f64), si(p.events as f64), p.wall_s)]),
+            Some(p) => t.row(vec!["peak RSS, scenario --record".into(), format!("{} for {} events ({:.1} s)", bytes(p.bytes as f64), si(p.events as f64), p.wall_s)]),
             None => t.row(vec!["peak RSS".into(), "not measured (see notes)".into()]),
         }
         t
@@ -400,16 +401,21 @@ impl BenchResult {
         BenchResult { schema: SCHEMA_VERSION, bench: bench.to_string(), quick, finished_unix_s, cpus, figures, checks: Vec::new(), notes: Vec::new() }
     }
 
-    /// The tables of the figures, then the checks.
-    pub fn tables(&self) -> Vec<Table> {
-        let mut tables = match &self.figures {
+    /// The tables of the figures.
+    pub fn figure_tables(&self) -> Vec<Table> {
+        match &self.figures {
             Figures::Reference(r) => vec![r.table()],
             Figures::Scaling(s) => s.tables(),
             Figures::Recording(r) => vec![r.table()],
             Figures::Throughput(t) => vec![t.table()],
             Figures::TimeToFind(t) => vec![t.table()],
             Figures::Shrink(s) => vec![s.table()],
-        };
+        }
+    }
+
+    /// The tables of the figures, then the checks.
+    pub fn tables(&self) -> Vec<Table> {
+        let mut tables = self.figure_tables();
         if !self.checks.is_empty() {
             tables.push(checks_table("Targets", self.checks.iter().map(|c| (self.bench.as_str(), c))));
         }
@@ -432,8 +438,25 @@ impl BenchResult {
         out
     }
 
+    /// Writes `<dir>/<bench>.json` atomically; returns its path.
+    pub fn write(&self, dir: &Path) -> Result<PathBuf, String> {
+        let path = dir.join(format!("{}.json", self.bench));
+        replay::files::write_atomically(&path, self.to_json().as_bytes()).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
     /// The JSON of the result file.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| unreachable!("a result always encodes: {e}")) + "\n"
     }
+}
+
+/// Where result files go: `$PANDAGEN_BENCH_OUT`, else `bench-results` in `$CARGO_TARGET_DIR` or
+/// in the workspace's `target/`.
+pub fn results_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PANDAGEN_BENCH_OUT") {
+        return PathBuf::from(dir);
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), PathBuf::from).join("bench-results")
 }
