@@ -99,11 +99,11 @@ pub fn run(mode: &Mode) -> Result<BenchResult, String> {
     let mut notes = Vec::new();
     let peak = match (&mode.peak_rss, mode.quick) {
         (_, true) => {
-            notes.push("peak RSS not measured in quick mode".into());
+            notes.push("Peak RSS not measured in quick mode.".into());
             None
         }
         (None, false) => {
-            notes.push("peak RSS not measured: no peak_rss helper (run the bench target)".into());
+            notes.push("Peak RSS not measured: no peak_rss helper (run the bench target).".into());
             None
         }
         (Some(helper), false) => {
@@ -127,9 +127,9 @@ pub fn run(mode: &Mode) -> Result<BenchResult, String> {
         checks.push(Check::new(format!("peak RSS recording {} events", reports::numbers::si(p.events as f64)), p.bytes as f64, Target::AtMost(100e6), "bytes"));
     }
     if let Some(p) = &figures.peak_rss {
-        notes.push(format!("peak RSS: `{}` run as a child process, its maximum resident set from getrusage.", p.command));
+        notes.push(format!("Peak RSS: `{}` run as a child process, its maximum resident set from getrusage.", p.command));
     }
-    notes.push("the binary trace is the file `scenario --record FILE.trace` writes (event descriptions included); the compact one drops the descriptions, as a campaign's finding does.".into());
+    notes.push("The binary trace is the file `scenario --record FILE.trace` writes (event descriptions included); the compact one drops the descriptions, as a campaign's finding does.".into());
     let mut result = BenchResult::new("recording", mode.quick, Figures::Recording(figures));
     result.checks = checks;
     result.notes = notes;

@@ -114,14 +114,14 @@ pub fn run(mode: &Mode) -> Result<BenchResult, String> {
     let mut notes = Vec::new();
     let turmoil = match (mode.turmoil, mode.quick) {
         (false, true) => {
-            notes.push("turmoil skipped in quick mode".into());
+            notes.push("Turmoil skipped in quick mode.".into());
             false
         }
         (false, false) => {
-            notes.push("turmoil skipped (PANDAGEN_BENCH_TURMOIL=0)".into());
+            notes.push("Turmoil skipped (PANDAGEN_BENCH_TURMOIL=0).".into());
             false
         }
-        (true, _) => build_turmoil().map_err(|e| notes.push(format!("turmoil not measured: {e}"))).is_ok(),
+        (true, _) => build_turmoil().map_err(|e| notes.push(format!("Turmoil not measured: {e}"))).is_ok(),
     };
     let (mut m, mut l, mut t) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
@@ -140,9 +140,9 @@ pub fn run(mode: &Mode) -> Result<BenchResult, String> {
     let mut checks = vec![Check::new("model ÷ minimal loop, messages/s", model_rate / engines[1].messages_per_s, Target::AtLeast(0.5), "ratio")];
     if let Some(tm) = engines.get(2) {
         checks.push(Check::new("model ÷ turmoil, messages/s", model_rate / tm.messages_per_s, Target::AtLeast(4.0), "ratio"));
-        notes.push("turmoil advances time in 1 ms ticks (tokio's timer resolution), so its clients time out after 3 ms instead of 0.5 ms; loss is decided by each receiver with its own seeded ChaCha (see benches/turmoil/src/main.rs).".into());
+        notes.push("Turmoil advances time in 1 ms ticks (tokio's timer resolution), so its clients time out after 3 ms instead of 0.5 ms; loss is decided by each receiver with its own seeded ChaCha (see benches/turmoil/src/main.rs).".into());
     }
-    notes.push("the minimal loop and the model use different random draws, so their message counts differ slightly; rates compare messages delivered per wall-clock second.".into());
+    notes.push("The minimal loop and the model use different random draws, so their message counts differ slightly; rates compare messages delivered per wall-clock second.".into());
     let figures = Figures::Reference(Reference { workload: WORKLOAD.into(), rounds, engines });
     let mut result = BenchResult::new("reference", mode.quick, figures);
     result.checks = checks;

@@ -116,6 +116,6 @@ pub fn run(mode: &Mode) -> Result<BenchResult, String> {
     }
     let mut result = BenchResult::new("scaling", mode.quick, Figures::Scaling(Scaling { series: vec![by_tasks, by_flight] }));
     result.checks = checks;
-    result.notes.push(format!("median of {rounds} interleaved rounds per size; `observed` messages in flight = messages delayed × delay ÷ virtual time (Little's law)."));
+    result.notes.push(format!("Median of {rounds} interleaved rounds per size; `observed` messages in flight = messages delayed × delay ÷ virtual time (Little's law)."));
     Ok(result)
 }

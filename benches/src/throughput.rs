@@ -53,7 +53,7 @@ pub fn run(mode: &Mode) -> Result<BenchResult, String> {
         result.checks.push(Check::new("runs/s on 2 threads ÷ 1 thread", ratio, Target::AtLeast(1.8), "ratio"));
     }
     if result.cpus < 2 {
-        result.notes.push("fewer than 2 CPUs: the 2-thread figure cannot scale".into());
+        result.notes.push("Fewer than 2 CPUs: the 2-thread figure cannot scale.".into());
     }
     Ok(result)
 }

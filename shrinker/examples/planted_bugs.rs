@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         }
     };
     let mut figures = Shrink { rows: Vec::new(), missing: Vec::new() };
-    let mut notes = vec!["steps before = explicit steps + workload operations".to_string()];
+    let mut notes = vec!["Steps before = explicit steps + workload operations.".to_string()];
     for bug in PlantedBug::ALL {
         let mut scenario = base.clone();
         scenario.bugs = vec![bug];
