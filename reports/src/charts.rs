@@ -43,45 +43,52 @@ fn label_width(labels: impl IntoIterator<Item = usize>) -> u32 {
 
 /// Horizontal bars, one per `(label, value)`, top to bottom, each with its value written after it.
 pub fn bars(title: &str, unit: &str, bars: &[(String, f64)]) -> Result<String, String> {
-    let values: Vec<(f64, f64)> = bars.iter().map(|b| (b.1, 0.0)).collect();
-    paired(title, unit, &bars.iter().map(|b| b.0.clone()).collect::<Vec<_>>(), &[("", &values)], false)
+    let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    let values: Vec<f64> = bars.iter().map(|b| b.1).collect();
+    grouped(title, unit, &labels, &[("", &values)], false)
 }
 
 /// Horizontal bars in groups: for each label one bar per series (e.g. before and after), with a
-/// legend when there is more than one series; `log` draws the value axis logarithmically.
+/// legend when the series are named; `log` draws the value axis logarithmically.
 pub fn grouped(title: &str, unit: &str, labels: &[String], series: &[(&str, &[f64])], log: bool) -> Result<String, String> {
-    let pairs: Vec<Vec<(f64, f64)>> = series.iter().map(|(_, v)| v.iter().map(|x| (*x, 0.0)).collect()).collect();
-    let named: Vec<(&str, &Vec<(f64, f64)>)> = series.iter().zip(&pairs).map(|((n, _), p)| (*n, p)).collect();
-    let refs: Vec<(&str, &[(f64, f64)])> = named.iter().map(|(n, p)| (*n, p.as_slice())).collect();
-    paired(title, unit, labels, &refs, log)
-}
-
-fn paired(title: &str, unit: &str, labels: &[String], series: &[(&str, &[(f64, f64)])], log: bool) -> Result<String, String> {
+    if labels.is_empty() {
+        return grouped(title, unit, &["no data".to_string()], &[("", &[0.0])], log);
+    }
     let rows = labels.len().max(1);
     let per_row = series.len().max(1) as u32;
     let height = 100 + rows as u32 * (10 + 18 * per_row);
-    let max = axis_max(series.iter().flat_map(|(_, v)| v.iter().map(|p| p.0)));
+    let max = axis_max(series.iter().flat_map(|(_, v)| v.iter().copied()));
+    let spec = BarSpec { title, unit, labels, series, left: label_width(labels.iter().map(|l| l.chars().count())) };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(failed)?;
-        let left = label_width(labels.iter().map(|l| l.chars().count()));
         if log {
-            draw_bars(&root, title, unit, labels, series, (0.8f64..max * 3.0).log_scale(), left, 0.8)?;
+            draw_bars(&root, &spec, (0.8f64..max * 3.0).log_scale(), 0.8)?;
         } else {
-            draw_bars(&root, title, unit, labels, series, 0f64..max * 1.18, left, 0.0)?;
+            draw_bars(&root, &spec, 0f64..max * 1.18, 0.0)?;
         }
         root.present().map_err(failed)?;
     }
     Ok(svg)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn draw_bars<X>(root: &DrawingArea<SVGBackend<'_>, Shift>, title: &str, unit: &str, labels: &[String], series: &[(&str, &[(f64, f64)])], x: X, left: u32, base: f64) -> Result<(), String>
+struct BarSpec<'a> {
+    title: &'a str,
+    unit: &'a str,
+    labels: &'a [String],
+    series: &'a [(&'a str, &'a [f64])],
+    /// Pixels for the labels.
+    left: u32,
+}
+
+/// Draws the bars from `base` (0, or the bottom of a log axis) on the value axis `x`.
+fn draw_bars<X>(root: &DrawingArea<SVGBackend<'_>, Shift>, spec: &BarSpec<'_>, x: X, base: f64) -> Result<(), String>
 where
     X: AsRangedCoord<Value = f64>,
     X::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
+    let BarSpec { title, unit, labels, series, left } = *spec;
     let rows = labels.len();
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, CAPTION))
@@ -111,7 +118,7 @@ where
         let c = colour(k);
         // Within its row, series `k` takes a 16-pixel band, from the top down.
         let (top, bottom) = (5 + 18 * k as u32, 7 + 18 * (n - 1 - k as u32));
-        let boxes = values.iter().enumerate().map(|(i, (v, _))| {
+        let boxes = values.iter().enumerate().map(|(i, v)| {
             let segment = rows - 1 - i;
             let mut r = Rectangle::new([(base, SegmentValue::Exact(segment)), (v.max(base), SegmentValue::Exact(segment + 1))], c.filled());
             r.set_margin(top, bottom, 0, 0);
@@ -121,7 +128,7 @@ where
         if !name.is_empty() {
             drawn.label(*name).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
         }
-        let texts = values.iter().enumerate().map(|(i, (v, _))| {
+        let texts = values.iter().enumerate().map(|(i, v)| {
             let at = (v.max(base), SegmentValue::Exact(rows - i));
             EmptyElement::at(at) + Text::new(axis(*v), (5, top as i32), (FONT, VALUE).into_font())
         });
@@ -262,5 +269,7 @@ mod tests {
             lines("Degenerate", "x", "y", std::slice::from_ref(&odd), axis).expect("degenerate data still draws");
         }
         bars("Zeros", "x", &[("none".into(), 0.0), ("inf".into(), f64::INFINITY)]).expect("zero bars draw");
+        assert!(bars("Empty", "x", &[]).expect("no bars still draw").contains("no data"));
+        grouped("Log", "x", &["a".into()], &[("before", &[0.0]), ("after", &[1e6])], true).expect("log bars draw");
     }
 }
