@@ -8,7 +8,8 @@
 //! - [`findings`]: `findings/<signature>/` directories, written atomically; they are the source of
 //!   truth for what was found, so a kill between two checkpoints loses no finding.
 //! - [`state`]: the checkpointed campaign state (`state.json`): next run index, totals, timeline.
-//! - [`campaign`]: the batch loop; [`report`]: markdown, HTML with charts, JUnit XML and JSON.
+//! - [`campaign`]: the batch loop; [`report`]: the campaign's summary, rendered by the `reports`
+//!   crate as markdown, HTML with charts, JUnit XML and JSON.
 
 pub mod campaign;
 pub mod findings;
