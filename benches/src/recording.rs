@@ -1,7 +1,7 @@
 //! Recording and replay on the reference workload: events per second of a plain run, of a
-//! recording (`replay::record`) and of a replay (`replay::replay`); bytes per event of the trace
-//! files as `scenario --record` writes them (binary and text) and of the compact binary trace a
-//! campaign keeps; and the peak resident set of `scenario --record` recording the whole workload,
+//! streamed recording (`replay::files::record_to_file`) and of a streamed replay
+//! (`replay::files::replay_file`); bytes per event of the trace files as `scenario --record`
+//! writes them (binary and text); and the peak resident set of `scenario --record` recording the whole workload,
 //! measured in a child process (the `peak_rss` helper waits for it and reads its `getrusage`
 //! maximum). Targets: at most 32 bytes per event in the binary trace, under 100 MB peak RSS.
 
@@ -80,22 +80,19 @@ pub fn run(mode: &Mode) -> Result<BenchResult, String> {
     let seed = scenario.seed;
     eprintln!("plain run, recording, replay of {}", scenario.name);
     let (plain, plain_s) = timed(|| model::run(&scenario, &RunConfig::seeded(seed)));
-    let ((trace, recorded), record_s) = timed(|| replay::record(&scenario, seed));
-    if recorded.trace_hash != plain.trace_hash {
-        return Err("the recorded run differs from the plain run".into());
-    }
-    let (replayed, replay_s) = timed(|| replay::replay(&trace, 3));
-    if !replayed?.confirmed() {
-        return Err("the recorded trace does not replay".into());
-    }
     let events = plain.stats.events;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary folder: {e}"))?;
-    let (binary, text, compact) = (dir.path().join("run.trace"), dir.path().join("run.trace.ron"), dir.path().join("compact.trace"));
-    eprintln!("writing the binary and text traces");
-    replay::files::write_trace(&binary, &trace).map_err(|e| e.to_string())?;
-    replay::files::write_trace(&text, &trace).map_err(|e| e.to_string())?;
-    replay::files::write_trace(&compact, &trace.clone().compact()).map_err(|e| e.to_string())?;
-    drop(trace);
+    let (binary, text) = (dir.path().join("run.trace"), dir.path().join("run.trace.ron"));
+    let (recorded, record_s) = timed(|| replay::files::record_to_file(&binary, &scenario, seed));
+    if recorded.map_err(|e| e.to_string())?.report.trace_hash != plain.trace_hash {
+        return Err("the recorded run differs from the plain run".into());
+    }
+    let (replayed, replay_s) = timed(|| replay::files::replay_file(&binary, 3));
+    if !replayed.map_err(|e| e.to_string())?.confirmed() {
+        return Err("the recorded trace does not replay".into());
+    }
+    eprintln!("writing the text trace");
+    replay::files::record_to_file(&text, &scenario, seed).map_err(|e| e.to_string())?;
     let mut notes = Vec::new();
     let peak = match (&mode.peak_rss, mode.quick) {
         (_, true) => {
@@ -118,7 +115,7 @@ pub fn run(mode: &Mode) -> Result<BenchResult, String> {
         record_events_per_s: events as f64 / record_s,
         replay_events_per_s: events as f64 / replay_s,
         binary_bytes: file_size(&binary)?,
-        compact_binary_bytes: file_size(&compact)?,
+        compact_binary_bytes: file_size(&binary)?,
         text_bytes: file_size(&text)?,
         peak_rss: peak,
     };
@@ -129,7 +126,7 @@ pub fn run(mode: &Mode) -> Result<BenchResult, String> {
     if let Some(p) = &figures.peak_rss {
         notes.push(format!("Peak RSS: `{}` run as a child process, its maximum resident set from getrusage.", p.command));
     }
-    notes.push("The binary trace is the file `scenario --record FILE.trace` writes (event descriptions included); the compact one drops the descriptions, as a campaign's finding does.".into());
+    notes.push("The binary trace is the file `scenario --record FILE.trace` streams to disk as the run goes (per event: time, choices, digest; descriptions are derived by re-execution); recording and replay are timed on that file (`record_to_file`, `replay_file`).".into());
     let mut result = BenchResult::new("recording", mode.quick, Figures::Recording(figures));
     result.checks = checks;
     result.notes = notes;
