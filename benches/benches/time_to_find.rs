@@ -30,7 +30,7 @@ fn runs_to_find(bug: PlantedBug, trial: u64) -> Option<u64> {
 fn main() {
     println!("| planted bug | found | runs to find (p50 / max) | time to find |");
     println!("|---|---|---|---|");
-    for bug in PlantedBug::ALL {
+    for bug in PlantedBug::reachable() {
         let mut time = micros();
         let mut runs = Histogram::<u64>::new(3).expect("histogram");
         let mut found = 0;
