@@ -7,6 +7,10 @@
 //! counter ids), never hashed.
 //!
 //! Entry point: [`run`] a validated [`Scenario`] with a [`RunConfig`] and get a [`RunReport`].
+//!
+//! The authority and resource modules — [`policy`], [`derivation`], [`budget`],
+//! [`cancellation`], [`pipeline`], [`storage`] (with [`rule_check`] for their invariant
+//! checkers) — are a domain layer the kernel and the event loop do not call yet.
 
 #![no_std]
 #![forbid(unsafe_code)]

@@ -426,3 +426,30 @@ fn audit_events_fold_distinctly() {
         .collect();
     assert_eq!(digests.len(), events.len());
 }
+
+/// The budget checks, each on a minimal audit log that breaks it.
+#[test]
+fn each_budget_check_catches_a_hand_made_violation() {
+    let attach = |e: ExecutionId, parent, budget| ResourceEvent::BudgetAttached { execution_id: e, parent, budget: Some(budget) };
+    let msgs = |n| ResourceBudget::unlimited().with_message_count(MessageCount::new(n));
+    let sent = |before, after| ResourceEvent::MessageConsumed { execution_id: A, operation: MessageOperation::Send, before, after };
+    let exhausted = ResourceEvent::BudgetExhausted { execution_id: A, resource_type: ResourceKind::MessageCount, limit: 1, attempted_usage: 2, operation: SEND };
+    let cancelled = |kind| ResourceEvent::CancelledDueToExhaustion { execution_id: A, resource_type: kind };
+    let cases: Vec<(&str, Vec<ResourceEvent>, &str)> = vec![
+        ("usage above the limit", vec![attach(A, None, msgs(1)), sent(0, 1), sent(1, 2)], "budget.usage_within_limit"),
+        ("a child above its parent", vec![attach(A, None, msgs(1)), attach(B, Some(A), msgs(2))], "budget.child_within_parent"),
+        ("an unlimited child of a limited parent", vec![attach(A, None, msgs(1)), ResourceEvent::BudgetAttached { execution_id: B, parent: Some(A), budget: None }], "budget.child_within_parent"),
+        ("two units for one send", vec![sent(0, 2)], "budget.exact_consumption"),
+        ("a consumption that skips usage", vec![sent(0, 1), sent(2, 3)], "budget.exact_consumption"),
+        ("consumption after the cancellation", vec![attach(A, None, msgs(1)), sent(0, 1), exhausted, cancelled(ResourceKind::MessageCount), ResourceEvent::CpuConsumed { execution_id: A, amount: 1, before: 0, after: 1 }], "budget.nothing_after_cancel"),
+        ("a second exhaustion after the cancellation", vec![attach(A, None, msgs(1)), sent(0, 1), exhausted, cancelled(ResourceKind::MessageCount), exhausted, cancelled(ResourceKind::MessageCount)], "budget.nothing_after_cancel"),
+        ("an exhaustion never cancelled", vec![attach(A, None, msgs(1)), sent(0, 1), exhausted], "budget.exhaustion_cancels"),
+        ("a cancellation for another resource", vec![attach(A, None, msgs(1)), sent(0, 1), exhausted, cancelled(ResourceKind::CpuTicks)], "budget.exhaustion_cancels"),
+        ("a cancellation without exhaustion", vec![cancelled(ResourceKind::CpuTicks)], "budget.exhaustion_cancels"),
+    ];
+    for (what, log, invariant) in cases {
+        let mut rules = RuleLog::default();
+        BudgetMonitor::check_log(&log, &mut rules);
+        assert_eq!(rules.breached(), [invariant], "{what}: {:#?}", rules.breaches);
+    }
+}

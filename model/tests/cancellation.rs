@@ -260,3 +260,29 @@ fn an_identity_cancelled_by_exhaustion_stops_its_pipeline_at_the_next_check() {
     assert_eq!(action, Action::Finished(Err(ExecutorError::Cancelled { stage_name: Some("s0".into()), reason: reason.clone() })));
     assert_eq!(ex.trace().entries[0].result, StageExecutionResult::Cancelled { reason });
 }
+
+#[test]
+fn an_explicit_cancellation_and_a_deadline_at_the_same_instant_give_the_cancellation_either_way() {
+    let spec = chain(1, |_, s| s.with_timeout_ms(20));
+    let mut results = Vec::new();
+    for deadline_first in [true, false] {
+        let mut c = Cancellations::new();
+        let source = c.new_source();
+        let (mut audit, mut ledger) = (PolicyAuditLog::default(), ResourceLedger::new());
+        let mut ex = PipelineExecutor::new(spec.clone(), executor_identity(), CapabilitySet::new(), source.token(), BugSet::default()).unwrap();
+        let now = |t| Instant(t * MS);
+        assert!(matches!(ex.start(&mut ExecutorEnv { now: now(0), cancellations: &c, policy: None, policy_audit: &mut audit, resources: &mut ledger }), Action::StartAttempt(_)));
+        c.cancel(source, CancellationReason::UserCancel, now(20));
+        let mut env = ExecutorEnv { now: now(20), cancellations: &c, policy: None, policy_audit: &mut audit, resources: &mut ledger };
+        let (first, second) = if deadline_first { (ex.on_deadline(&mut env), ex.on_cancel(&mut env)) } else { (ex.on_cancel(&mut env), ex.on_deadline(&mut env)) };
+        assert_eq!(second, Action::Nothing);
+        results.push((first, ex.trace().clone()));
+    }
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0].0, Action::Finished(Err(ExecutorError::Cancelled { stage_name: Some("s0".into()), reason: CancellationReason::UserCancel })));
+    // The reference driver delivers the cancellation first on a tie.
+    let (world, token) = cancel_at(20, CancellationReason::UserCancel);
+    let r = run_in(spec, &[StageHandler::default().with_duration_ms(50)], CapabilitySet::new(), world, Some(token), &[]);
+    assert_eq!(r.result, Err(ExecutorError::Cancelled { stage_name: Some("s0".into()), reason: CancellationReason::UserCancel }));
+    r.assert_clean();
+}

@@ -455,3 +455,56 @@ fn specs_and_handlers_are_scenario_data() {
     assert!(ron::from_str::<StageHandler>("(sleep_ms: 3)").is_err());
     assert!(ron::from_str::<StageHandler>("(outcome: FailTimesThenSucceed(failures: 2, error: \"x\", extra: 1))").is_err());
 }
+
+// ----- the checkers on hand-made streams ------------------------------------------------------
+
+/// Each pipeline check, alone, on a minimal event stream that breaks it (a buggy executor the
+/// planted bugs do not cover), and the same stream repaired.
+#[test]
+fn each_pipeline_check_catches_a_hand_made_violation() {
+    use model::derivation::DerivationEvent;
+    use model::pipeline::checks::PipelineMonitor;
+    use model::pipeline::events::Verdict;
+    use model::policy::PolicyEvent;
+    let spec = chain(2, |_, s| s.with_retry_policy(RetryPolicy::fixed_retries(1, 10)));
+    let (p, s0, s1) = (PipelineId(1), StageId(0), StageId(1));
+    let ms = |t: u64| Instant(t * 1_000_000);
+    let started = |stage, attempt, t| PipelineEvent::AttemptStarted { pipeline: p, stage, attempt, at: ms(t) };
+    let ended = |stage, attempt, t, result| PipelineEvent::AttemptEnded { pipeline: p, stage, attempt, at: ms(t), result, capabilities_out: vec![] };
+    let ok = || StageExecutionResult::Success;
+    let failed = || StageExecutionResult::Failed { error: "x".into() };
+    let retryable = || StageExecutionResult::Retryable { error: "x".into() };
+    let backoff = |retry, from, until| PipelineEvent::BackoffScheduled { pipeline: p, stage: s0, retry, from: ms(from), until: ms(until) };
+    let finished = |result, n| PipelineEvent::Finished { pipeline: p, at: ms(99), result, trace_entries: n };
+    let failed_result = || PipelineExecutionResult::Failed { stage_name: Some("s0".into()), error: "x".into() };
+    let produced = |stage| PipelineEvent::Authority(DerivationEvent::Produced { pipeline: p, stage, capabilities: CapabilitySet::from([5]) });
+    let denied = PipelineEvent::PolicyChecked { pipeline: p, stage: Some(s1), event: PolicyEvent::OnPipelineStageStart, verdict: Verdict::Denied };
+    let cancelled = || StageExecutionResult::Cancelled { reason: CancellationReason::Timeout };
+    // (what, stream, the invariant it breaks)
+    let cases: Vec<(&str, Vec<PipelineEvent>, &str)> = vec![
+        ("an attempt after a permanent failure, the pipeline still reported failed", vec![started(s0, 0, 0), ended(s0, 0, 1, failed()), started(s1, 0, 1), ended(s1, 0, 2, ok()), finished(failed_result(), 2)], "pipeline.fail_fast"),
+        ("the pipeline goes on and reports success after a permanent failure", vec![started(s0, 0, 0), ended(s0, 0, 1, failed()), started(s1, 0, 1), ended(s1, 0, 2, ok()), finished(PipelineExecutionResult::Success, 2)], "pipeline.fail_fast"),
+        ("an attempt beyond max_retries", vec![started(s0, 0, 0), ended(s0, 0, 0, retryable()), backoff(1, 0, 10), started(s0, 1, 10), ended(s0, 1, 10, retryable()), backoff(2, 10, 20), started(s0, 2, 20), ended(s0, 2, 20, retryable()), finished(failed_result(), 3)], "pipeline.bounded_attempts"),
+        ("an attempt number repeated", vec![started(s0, 0, 0), ended(s0, 0, 0, retryable()), backoff(1, 0, 10), started(s0, 0, 10), ended(s0, 0, 10, ok()), started(s1, 0, 10), ended(s1, 0, 11, ok()), finished(PipelineExecutionResult::Success, 3)], "pipeline.bounded_attempts"),
+        ("a retry before its backoff ended", vec![started(s0, 0, 0), ended(s0, 0, 0, retryable()), backoff(1, 0, 10), started(s0, 1, 9), ended(s0, 1, 9, failed()), finished(failed_result(), 2)], "pipeline.backoff_exact"),
+        ("a backoff of the wrong length", vec![started(s0, 0, 0), ended(s0, 0, 0, retryable()), backoff(1, 0, 11), started(s0, 1, 11), ended(s0, 1, 11, failed()), finished(failed_result(), 2)], "pipeline.backoff_exact"),
+        ("a trace entry missing", vec![started(s0, 0, 0), ended(s0, 0, 1, ok()), started(s1, 0, 1), ended(s1, 0, 2, ok()), finished(PipelineExecutionResult::Success, 1)], "pipeline.trace_complete"),
+        ("success without running every stage", vec![started(s0, 0, 0), ended(s0, 0, 1, ok()), finished(PipelineExecutionResult::Success, 1)], "pipeline.trace_complete"),
+        ("capabilities from a cancelled attempt", vec![started(s0, 0, 0), ended(s0, 0, 1, cancelled()), produced(s0), finished(PipelineExecutionResult::Cancelled { stage_name: None, reason: CancellationReason::Timeout }, 1)], "pipeline.no_caps_from_cancelled_stage"),
+        ("capabilities credited to another stage", vec![started(s0, 0, 0), ended(s0, 0, 1, ok()), produced(s1), started(s1, 0, 1), ended(s1, 0, 2, ok()), finished(PipelineExecutionResult::Success, 2)], "pipeline.no_caps_from_cancelled_stage"),
+        ("a denied stage runs anyway, failure reported", vec![started(s0, 0, 0), ended(s0, 0, 1, ok()), denied.clone(), started(s1, 0, 1), ended(s1, 0, 2, ok()), finished(failed_result(), 2)], "policy.deny_has_no_effect"),
+        ("a denied stage runs anyway and success is reported", vec![started(s0, 0, 0), ended(s0, 0, 1, ok()), denied.clone(), started(s1, 0, 1), ended(s1, 0, 2, ok()), finished(PipelineExecutionResult::Success, 2)], "policy.deny_has_no_effect"),
+    ];
+    for (what, events, invariant) in cases {
+        let mut log = model::rule_check::RuleLog::default();
+        let mut monitor = PipelineMonitor::new(&spec);
+        events.iter().for_each(|e| monitor.observe(e, &mut log));
+        assert_eq!(log.breached(), [invariant], "{what}: {:#?}", log.breaches);
+    }
+    // A correct stream of the same shape breaks nothing.
+    let good = vec![started(s0, 0, 0), ended(s0, 0, 0, retryable()), backoff(1, 0, 10), started(s0, 1, 10), ended(s0, 1, 11, ok()), produced(s0), started(s1, 0, 11), ended(s1, 0, 12, ok()), finished(PipelineExecutionResult::Success, 3)];
+    let mut log = model::rule_check::RuleLog::default();
+    let mut monitor = PipelineMonitor::new(&spec);
+    good.iter().for_each(|e| monitor.observe(e, &mut log));
+    assert!(log.is_clean(), "{:#?}", log.breaches);
+}

@@ -485,6 +485,23 @@ fn stage_end_decisions_are_recorded_but_never_enforced() {
 }
 
 #[test]
+fn stage_end_is_recorded_for_stages_that_failed_but_not_for_cancelled_ones() {
+    let count_ends = |r: &Run| r.world.policy_audit.find_events(|e| e.event == PolicyEvent::OnPipelineStageEnd).len();
+    let failing = run_in(chain(2, |_, s| s), &[always_failing()], CapabilitySet::new(), world_with(PolicySpec::NoOp), None, &[]);
+    assert_eq!(count_ends(&failing), 1, "a permanent failure ends the stage");
+    let spec = chain(1, |_, s| s.with_retry_policy(model::pipeline::RetryPolicy::fixed_retries(1, 5)));
+    let retry = StageHandler::default().with_outcome(model::pipeline::HandlerOutcome::FailRetryably("busy".into()));
+    let given_up = run_in(spec, &[retry], CapabilitySet::new(), world_with(PolicySpec::NoOp), None, &[]);
+    assert_eq!(count_ends(&given_up), 1, "giving up after the retries ends the stage once");
+    let timed_out = run_in(chain(1, |_, s| s.with_timeout_ms(5)), &[StageHandler::default().with_duration_ms(9)], CapabilitySet::new(), world_with(PolicySpec::NoOp), None, &[]);
+    assert_eq!(count_ends(&timed_out), 0, "a cancelled stage has no end decision");
+}
+
+fn always_failing() -> StageHandler {
+    StageHandler::default().with_outcome(model::pipeline::HandlerOutcome::FailPermanently("no".into()))
+}
+
+#[test]
 fn without_a_policy_the_pipeline_behaves_as_with_an_allowing_one_and_nothing_is_audited() {
     let handlers = [StageHandler::succeeding(vec![5]).with_duration_ms(3), StageHandler::default().with_duration_ms(4)];
     let spec = chain(2, |i, s| if i == 1 { s.with_capabilities(vec![5]) } else { s });

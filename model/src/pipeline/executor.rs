@@ -281,12 +281,14 @@ impl PipelineExecutor {
         self.start_attempt(stage, next_attempt, env)
     }
 
-    /// A deadline may have passed at `env.now`.
+    /// A deadline may have passed at `env.now`. An explicit cancellation at the same instant
+    /// wins, as it does for an outcome, so the result does not depend on delivery order.
     pub fn on_deadline(&mut self, env: &mut ExecutorEnv<'_>) -> Action {
         if !self.deadline_passed(env.now) {
             return Action::Nothing;
         }
-        self.interrupt(CancellationReason::Timeout, env)
+        let reason = self.interruption(env).unwrap_or(CancellationReason::Timeout);
+        self.interrupt(reason, env)
     }
 
     /// The token may have been cancelled (delivered when it is).

@@ -17,7 +17,7 @@
 //!   in [`crate::pipeline::checks`]);
 //! - no engine = allow everything (enforcement is optional).
 //!
-//! Modules: [`composed`] (precedence: first `Deny` wins, all `Require`s collected), [`reference`]
+//! Modules: [`composed`] (precedence: first `Deny` wins, all `Require`s collected), [`reference`](mod@reference)
 //! (`NoOpPolicy`, `TrustDomainPolicy`, `PipelineSafetyPolicy`), [`rules`] (a rule list a scenario
 //! can write), [`spec`] (the serde description a scenario uses to choose and compose policies),
 //! [`audit`] (the policy audit log), [`checks`] (the `policy.*` invariants).
