@@ -111,8 +111,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 fn parse_bug(s: &str) -> Result<PlantedBug, String> {
-    PlantedBug::ALL.into_iter().find(|b| format!("{b:?}") == s).ok_or_else(|| {
-        let names: Vec<String> = PlantedBug::ALL.iter().map(|b| format!("{b:?}")).collect();
+    // Only bugs a run can reach: the domain-layer ones (`reachable_by_runs() == false`) would
+    // never be found.
+    PlantedBug::reachable().find(|b| format!("{b:?}") == s).ok_or_else(|| {
+        let names: Vec<String> = PlantedBug::reachable().map(|b| format!("{b:?}")).collect();
         format!("unknown planted bug `{s}`; expected one of {}", names.join(", "))
     })
 }
