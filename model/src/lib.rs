@@ -35,12 +35,14 @@ pub mod lifecycle;
 pub mod message;
 pub mod names;
 pub mod observation;
+pub mod pattern;
 pub mod report;
 pub mod scenario;
 pub mod stats;
 pub mod time;
 pub mod trace;
 pub mod trace_hash;
+pub mod watch;
 pub mod workload;
 
 pub use engine::{run, EventSink, EventSummary, RunConfig, Simulation};

@@ -8,7 +8,7 @@
 //! replays exactly, without re-shrinking.
 
 use model::{run, RunConfig};
-use scenarios::{load_scenario, render_audit, render_summary};
+use scenarios::{load_scenario, load_scenario_with_source, locate_expectations, render_audit, render_summary};
 use std::path::{Path, PathBuf};
 
 /// Scenario files (not traces) in `dir`, sorted by name.
@@ -39,10 +39,11 @@ fn name(path: &Path) -> String {
 
 /// Runs one file: expectations met, deterministic; returns the report.
 fn check_file(path: &Path) -> model::RunReport {
-    let scenario = load_scenario(path).unwrap_or_else(|e| panic!("{e}"));
-    let report = run(&scenario, &RunConfig::seeded(scenario.seed));
-    let unmet: Vec<_> = report.expectations.iter().filter(|e| !e.met).collect();
-    assert!(unmet.is_empty(), "{}: unmet expectations {unmet:#?}", path.display());
+    let (scenario, source) = load_scenario_with_source(path).unwrap_or_else(|e| panic!("{e}"));
+    let mut report = run(&scenario, &RunConfig::seeded(scenario.seed));
+    locate_expectations(&mut report, &source);
+    let shown = path.display().to_string();
+    assert!(report.passed(), "{}", scenarios::render_unmet(&report, &shown));
     let again = run(&scenario, &RunConfig::seeded(scenario.seed));
     assert_eq!(report.trace_hash, again.trace_hash, "{}: not deterministic", path.display());
     report
