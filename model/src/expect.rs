@@ -11,7 +11,7 @@ use crate::capability::AuditRecord;
 use crate::names::Symbol;
 use crate::pattern::{AuditPattern, EventPattern, Resolve};
 use crate::report::{ExpectationResult, RunReport, StepResult, StepValue};
-use crate::scenario::{Count, ExpectedVerdict, Scenario, StepOutcome, Timing};
+use crate::scenario::{Count, ExpectedVerdict, PayloadKind, Scenario, StepOutcome, Timing};
 use crate::stats::{ServiceCounter, TaskCounter};
 use crate::watch::{describe_audit, Occurrence, PatternLog};
 use alloc::format;
@@ -116,14 +116,15 @@ impl Eval<'_> {
             (StepOutcome::Valid, StepValue::Validity(v)) => v.is_ok(),
             (StepOutcome::Invalid(reason), StepValue::Validity(v)) => v == Err(*reason),
             (StepOutcome::Valid | StepOutcome::Invalid(_), _) => false,
-            (StepOutcome::Received { action, from, answers }, StepValue::Received(m)) => {
+            (StepOutcome::Received { action, from, answers, payload }, StepValue::Received(m)) => {
+                let payload_ok = payload.is_none_or(|p| p == PayloadKind::of(&m.payload));
                 let action_ok = action.as_ref().is_none_or(|a| self.r.names.resolve(m.action) == a);
                 let from_ok = from.as_ref().is_none_or(|f| m.source.is_some_and(|t| self.r.task_is(f, t)));
                 let answers_ok = answers.is_none_or(|s| match self.report.step_values.get(s as usize) {
                     Some(StepValue::Sent(id)) => m.correlation_id == Some(*id),
                     _ => false,
                 });
-                action_ok && from_ok && answers_ok
+                action_ok && from_ok && answers_ok && payload_ok
             }
             (StepOutcome::Received { .. }, _) => false,
             (StepOutcome::Ok | StepOutcome::Err(_), _) => true,
@@ -136,8 +137,11 @@ impl Eval<'_> {
             StepOutcome::Err(kind) => format!("Err({kind})"),
             StepOutcome::Valid => String::from("Valid"),
             StepOutcome::Invalid(reason) => format!("Invalid({reason:?})"),
-            StepOutcome::Received { action, from, answers } => {
+            StepOutcome::Received { action, from, answers, payload } => {
                 let mut parts = Vec::new();
+                if let Some(p) = payload {
+                    parts.push(format!("payload {p:?}"));
+                }
                 if let Some(a) = action {
                     parts.push(format!("action {a:?}"));
                 }
@@ -163,7 +167,7 @@ impl Eval<'_> {
                     Some(step) => format!(", answering step {step}'s message"),
                     None => m.correlation_id.map_or(String::new(), |c| format!(", correlation {c}")),
                 };
-                format!("a message ({}, action {:?}, from {from}{answers})", m.id, self.r.names.resolve(m.action))
+                format!("a message ({}, action {:?}, from {from}{answers}, payload {:?})", m.id, self.r.names.resolve(m.action), PayloadKind::of(&m.payload))
             }
             (Some(Ok(())), _) => String::from("Ok"),
             (Some(Err(kind)), _) => format!("Err({kind})"),

@@ -551,11 +551,14 @@ pub enum EventPattern {
     },
     /// `service` left the registry (its provider terminated).
     Deregistered { service: String },
-    /// A supervisor moved its child `task` (the incarnation current at the transition) to state `to`.
+    /// A supervisor (named `supervisor`) moved its child `task` (the incarnation current at the
+    /// transition) to state `to`.
     Lifecycle {
         task: String,
         #[serde(default)]
         to: Option<LifecycleState>,
+        #[serde(default)]
+        supervisor: Option<String>,
     },
     /// A parked task was woken (for this cause).
     Woken {
@@ -597,10 +600,10 @@ impl EventPattern {
             EventPattern::Used { task, cap } => format!("Used({})", join(alloc::vec![opt("task", task), opt("cap", cap)])),
             EventPattern::Registered { service, task } => format!("Registered({})", join(alloc::vec![Some(format!("service: {service:?}")), opt("task", task)])),
             EventPattern::Deregistered { service } => format!("Deregistered(service: {service:?})"),
-            EventPattern::Lifecycle { task, to } => match to {
-                Some(to) => format!("Lifecycle(task: {task:?}, to: {to:?})"),
-                None => format!("Lifecycle(task: {task:?})"),
-            },
+            EventPattern::Lifecycle { task, to, supervisor } => format!(
+                "Lifecycle({})",
+                join(alloc::vec![Some(format!("task: {task:?}")), to.map(|t| format!("to: {t:?}")), opt("supervisor", supervisor)])
+            ),
             EventPattern::Woken { task, cause } => match cause {
                 Some(c) => format!("Woken(task: {task:?}, cause: {c:?})"),
                 None => format!("Woken(task: {task:?})"),

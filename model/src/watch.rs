@@ -233,9 +233,9 @@ impl Matcher<'_> {
                 s.field(Some(self.r.names.resolve(sv.0) == service)).field(self.task(task, *t)).done()
             }
             (P::Deregistered { service }, O::ServiceDeregistered { service: sv, .. }) => s.field(Some(self.r.names.resolve(sv.0) == service)).done(),
-            (P::Lifecycle { task: want, to }, O::Lifecycle { child, to: state, .. }) => {
+            (P::Lifecycle { task: want, to, supervisor }, O::Lifecycle { supervisor: sup, child, to: state, .. }) => {
                 let task = child.and_then(|e| self.kernel.get_identity(e)).and_then(|i| i.task_id);
-                s.field(Some(task.is_some_and(|t| self.r.task_is(want, t)))).field(to.map(|to| to == *state)).done()
+                s.field(Some(task.is_some_and(|t| self.r.task_is(want, t)))).field(to.map(|to| to == *state)).field(self.task(supervisor, *sup)).done()
             }
             (P::Fault(kind), O::FaultInjected(k)) => s.field(Some(k == kind)).done(),
             _ => None,

@@ -457,7 +457,8 @@ pub enum StepOutcome {
     /// `IsValid`: it may not, for this reason (the first check that fails, in the seed's order).
     Invalid(InvalidUseReason),
     /// `Receive`: a message was received: with this `action`, sent by task `from`, answering the
-    /// message sent by step `answers` (its correlation id is that message's id).
+    /// message sent by step `answers` (its correlation id is that message's id), carrying this
+    /// kind of `payload`.
     Received {
         #[serde(default)]
         action: Option<String>,
@@ -465,7 +466,37 @@ pub enum StepOutcome {
         from: Option<String>,
         #[serde(default)]
         answers: Option<u32>,
+        #[serde(default)]
+        payload: Option<PayloadKind>,
     },
+}
+
+/// What a received message carries (`message::MessagePayload` without its fields; a rejected
+/// request's reply names the version check's outcome).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PayloadKind {
+    Empty,
+    Request,
+    Response,
+    /// A `Rejected` reply: the sender must upgrade (`SchemaMismatchError::UpgradeRequired`).
+    UpgradeRequired,
+    /// A `Rejected` reply: the version is not supported (`SchemaMismatchError::Unsupported`).
+    Unsupported,
+    Data,
+}
+
+impl PayloadKind {
+    pub fn of(payload: &crate::message::MessagePayload) -> Self {
+        use crate::message::{MessagePayload as M, SchemaMismatchError as E};
+        match payload {
+            M::Empty => PayloadKind::Empty,
+            M::Request { .. } => PayloadKind::Request,
+            M::Response { .. } => PayloadKind::Response,
+            M::Rejected { error: E::UpgradeRequired { .. }, .. } => PayloadKind::UpgradeRequired,
+            M::Rejected { error: E::Unsupported { .. }, .. } => PayloadKind::Unsupported,
+            M::Data(_) => PayloadKind::Data,
+        }
+    }
 }
 
 impl StepOutcome {

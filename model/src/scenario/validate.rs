@@ -280,7 +280,7 @@ fn fits(op: &StepOp, outcome: &StepOutcome, path: &str, known: &Known<'_>) -> Re
         (StepOutcome::Valid | StepOutcome::Invalid(_), _) => {
             Err(err(path, format!("`Valid` and `Invalid(<reason>)` answer an IsValid step; this is a {name} step: expected Ok or Err(<kernel error kind>)"), None))
         }
-        (StepOutcome::Received { action, from, answers }, StepOp::Receive { .. }) => {
+        (StepOutcome::Received { action, from, answers, .. }, StepOp::Receive { .. }) => {
             if let Some(a) = action {
                 check(path, "action (of a Send step)", a, &known.actions)?;
             }
@@ -371,8 +371,10 @@ fn event(p: &EventPattern, path: &str, known: &Known<'_>, top: bool) -> Result<(
     let action = |a: &Option<String>| a.as_deref().map_or(Ok(()), |a| check(path, "action (of a Send step)", a, &known.actions));
     match p {
         EventPattern::Step(i) => known.step(path, *i).map(|_| ()),
-        EventPattern::Spawned { task: t } | EventPattern::Exited { task: t, .. } | EventPattern::Lifecycle { task: t, .. } | EventPattern::Woken { task: t, .. } => {
-            known.task(path, t)
+        EventPattern::Spawned { task: t } | EventPattern::Exited { task: t, .. } | EventPattern::Woken { task: t, .. } => known.task(path, t),
+        EventPattern::Lifecycle { task: t, supervisor, .. } => {
+            known.task(path, t)?;
+            task(supervisor)
         }
         EventPattern::Sent { task: t, channel: c, action: a } | EventPattern::Received { task: t, channel: c, action: a } => {
             task(t)?;
