@@ -34,7 +34,7 @@ fn unknown_task_in_step_is_located() {
     let text = "Scenario(\n  name: \"t\",\n  tasks: [(name: \"alice\", behaviour: Idle)],\n  steps: [\n    (op: Grant(task: \"alice\", cap: \"c\", kind: \"k\")),\n    (op: Use(cap: \"c\", task: \"bob\")),\n  ],\n)\n";
     let err = parse_err(text);
     assert_eq!((err.line, err.column), (Some(6), Some(30)), "{err}");
-    insta::assert_snapshot!(err.to_string(), @"test.ron:6:30: unknown task `bob` (steps[1].op.task)");
+    insta::assert_snapshot!(err.to_string(), @"test.ron:6:30: unknown task `bob`: expected one of `alice` (steps[1].op.task)");
 }
 
 #[test]
