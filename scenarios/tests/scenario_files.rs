@@ -98,3 +98,16 @@ fn regression_traces_replay_exactly() {
         assert!(report.confirmed(), "{}: {:?}", path.display(), report.divergence);
     }
 }
+
+#[test]
+fn every_scenario_survives_the_binary_and_tree_encodings() {
+    // kernel_bare receives scenarios in postcard; the shrinker edits them as JSON trees.
+    for path in scenario_files(".").into_iter().chain(scenario_files("regressions")) {
+        let scenario = load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = postcard::to_allocvec(&scenario).expect("postcard encodes");
+        let back: model::Scenario = postcard::from_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(back, scenario, "{}: postcard", path.display());
+        let tree: model::Scenario = serde_json::from_value(serde_json::to_value(&scenario).expect("JSON")).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(tree, scenario, "{}: JSON", path.display());
+    }
+}
