@@ -19,7 +19,14 @@
 //! Same-instant order: events at the same virtual time run in the order they were scheduled.
 //! At the start, scenario tasks are scheduled first (in file order), then steps (in file order),
 //! then `CrashAt` faults (in plan order), then the workload's first operation; everything else is
-//! scheduled while the run goes, after everything already queued for its time.
+//! scheduled while the run goes, after everything already queued for its time. The user-facing
+//! statement, with every tie and an example file, is `scenarios/README.md`, "Same-instant order".
+//!
+//! Scenario steps (`run_step`) act on the kernel on behalf of the tasks they name; a blocking
+//! `Receive` lends its idle task a [`BlockedReceive`] and completes when the task resumes. What
+//! expectations need is kept off the hot path: step results and values, the history of label
+//! bindings, and a [`Watch`] only when the scenario has order, timing or occurrence expectations;
+//! `expect::evaluate` reads them after the run.
 
 use crate::behaviour::{BlockedReceive, Ctx, Next, TaskBehaviour};
 use crate::capability::{AuditKind, InvalidUseReason};

@@ -17,7 +17,14 @@
 //!   (otherwise `InsufficientAuthority`). Channel capabilities are ordinary capabilities: they can
 //!   be delegated, dropped and are invalidated when the owner dies.
 //! - Receive is a poll here (`Err(Timeout)` when the queue is empty); blocking with a timeout is
-//!   done by the event loop, which parks the task until a message arrives or the deadline passes.
+//!   done by the event loop, which parks the task until a message arrives or the deadline passes
+//!   (for behaviours and for blocking `Receive` steps alike).
+//! - Durable capabilities of a dead task are re-bound to its restarted successor and audited as
+//!   `Rebound` (not `Delegated`: nobody delegated them).
+//! - `validity` answers "may this task use this capability now?" without auditing or counting it
+//!   (the `IsValid` step); every operation still validates and audits as above.
+//! - Counters per task (in the task records) and per service (a vector by service symbol) are
+//!   plain indexed increments; scenario expectations read them after the run.
 //! - Receive faults only apply to receives that would return a message.
 //! - A task's services are deregistered when it terminates. This is how the model reads "no
 //!   global namespace pollution": the registry maps `ServiceId`s (not paths) to channels, a name

@@ -3,8 +3,12 @@
 //! with defaults is in `scenarios/README.md`.
 //!
 //! [`Scenario::validate`] rejects names that do not resolve and impossible values before a run
-//! starts, so the engine never meets them. Its error names the offending path and, when there is
-//! one, the offending name, which the RON loader turns into a line and column.
+//! starts, so the engine never meets them (steps and expectations are checked in `validate`). Its
+//! error names the offending path, what was expected with the valid alternatives and, when there
+//! is one, the offending name, which the RON loader turns into a line and column.
+//!
+//! Expectations name events by content through [`crate::pattern`] and are evaluated after the
+//! run by [`crate::expect`].
 
 use crate::bugs::PlantedBug;
 use crate::capability::InvalidUseReason;
