@@ -197,6 +197,27 @@ fn a_restart_rebinds_durable_capabilities_as_rebound_records_and_the_table_agree
     assert_eq!(report.audit_counts.iter().find(|(k, _)| *k == AuditKind::Rebound).map(|(_, n)| *n), Some(1));
 }
 
+#[test]
+fn an_idle_parent_reads_its_childrens_exit_notifications_and_the_run_goes_quiet() {
+    use model::report::StopReason;
+    let report = run_text(
+        r#"(name: "parent", tasks: [(name: "p", behaviour: Idle), (name: "rx", behaviour: Idle)],
+           steps: [
+               (at_ns: 1_000, op: Spawn(task: "p", child: (name: "kid", behaviour: Idle))),
+               (at_ns: 2_000, op: Spawn(task: "rx", child: (name: "kid2", behaviour: Idle))),
+               (at_ns: 3_000, op: CreateChannel(task: "rx", channel: "q")),
+               (at_ns: 4_000, op: Receive(task: "rx", channel: "q", timeout_ns: 10_000)),
+               (at_ns: 5_000, op: Terminate(task: "kid")),
+               (at_ns: 5_000, op: Terminate(task: "kid2")),
+           ],
+           expect: (task_counters: [("p", ExitNotifications, Exactly(1)), ("rx", ExitNotifications, Exactly(1))]))"#,
+    );
+    assert_eq!(report.stop, StopReason::Quiescent);
+    assert!(report.stats.events < 30, "{} events", report.stats.events);
+    assert!(report.passed(), "{:#?}", report.expectations);
+    assert!(report.step_results[3].is_some(), "the blocked receive still times out");
+}
+
 // ----- end time ------------------------------------------------------------------------------
 
 #[test]

@@ -111,3 +111,17 @@ fn every_scenario_survives_the_binary_and_tree_encodings() {
         assert_eq!(tree, scenario, "{}: JSON", path.display());
     }
 }
+
+#[test]
+fn every_library_scenario_records_a_trace_that_replays() {
+    // Steps that block, spawn or only query, and runs with a watch, replay bit for bit too.
+    for path in scenario_files(".") {
+        let scenario = load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
+        if scenario.workload.as_ref().is_some_and(|w| w.ops > 1_000) {
+            continue; // the big random workloads are replayed by the replay crate's own tests
+        }
+        let (trace, _) = replay::record(&scenario, scenario.seed);
+        let report = replay::replay(&trace, 1).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(report.confirmed(), "{}: {:?}", path.display(), report.divergence);
+    }
+}

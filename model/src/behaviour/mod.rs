@@ -89,6 +89,11 @@ impl TaskBehaviour {
 
     /// One step after a wake-up.
     pub fn step(&mut self, wake: WakeCause, ctx: &mut Ctx<'_>) -> Next {
+        if wake == WakeCause::ChildExit && matches!(self, TaskBehaviour::Idle | TaskBehaviour::Receiving(_)) {
+            // An idle task reads its children's exit notifications and ignores them (left unread,
+            // they would wake it again at once, forever).
+            ctx.api.kernel.take_exit_notifications(ctx.api.task);
+        }
         match self {
             TaskBehaviour::Idle => Next::forever(),
             TaskBehaviour::Server(b) => b.step(ctx),
