@@ -54,11 +54,11 @@ impl RunSpec {
             return s;
         }
         let template = &self.templates[(seed % self.templates.len() as u64) as usize];
-        let mut s = if self.swarm { swarm_template(template, &mut Choices::seeded(seed ^ GENERATION_SALT)) } else { template.clone() };
+        let s = if self.swarm { swarm_template(template, &mut Choices::seeded(seed ^ GENERATION_SALT)) } else { template.clone() };
+        let mut s = s.without_expectations();
         s.name = format!("{}-{seed}", template.name);
         s.seed = seed;
         s.bugs.extend(self.bugs.iter().copied());
-        s.expect = Default::default();
         s.limits.stop_on_violation = true;
         s
     }

@@ -141,3 +141,19 @@ fn a_campaign_over_templates_finds_the_planted_bug_in_them() {
     let outcome = run(&options(dir.path(), s, Shard::WHOLE, 128), &AtomicBool::new(false), &mut |_| {}).expect("campaign runs");
     assert!(outcome.findings.keys().any(|k| k.starts_with("msg.at_most_once")), "{:?}", outcome.findings.keys());
 }
+
+#[test]
+fn templates_written_with_the_newer_steps_and_expectations_run_and_their_findings_shrink() {
+    // kernel_spawn.ron moves a capability into a Spawn step's child: with DelegateKeepsSource the
+    // spawner keeps it. Its IsValid steps and content expectations must not disturb the campaign.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = scenarios::load_scenario(Path::new("../scenarios/kernel_spawn.ron")).expect("template loads");
+    let mut s = spec(vec![PlantedBug::DelegateKeepsSource]);
+    s.templates = vec![template, scenarios::load_scenario(Path::new("../scenarios/messages_blocking_receive.ron")).expect("loads")];
+    assert!(s.scenario(0).steps.iter().all(|step| step.expect.is_none()), "runs carry no expectations");
+    let outcome = run(&options(dir.path(), s, Shard::WHOLE, 16), &AtomicBool::new(false), &mut |_| {}).expect("campaign runs");
+    let finding = outcome.findings.keys().find(|k| k.starts_with("cap.single_owner")).unwrap_or_else(|| panic!("{:?}", outcome.findings.keys()));
+    let shrunk = dir.path().join("findings").join(finding.replace('@', "__")).join("shrunk.ron");
+    let repro = scenarios::load_scenario(&shrunk).expect("the shrunk repro loads");
+    assert!(repro.steps.iter().any(|step| matches!(step.op, model::scenario::StepOp::Spawn { .. })), "{repro:#?}");
+}

@@ -17,7 +17,8 @@
 //!
 //! Choice where the seed is silent: a "durable" capability of a dead owner is held by no live
 //! task until a supervisor restarts that owner; then it is re-bound to the new task and audited
-//! as a `Delegated` event from the dead task to its successor.
+//! as a `Rebound` event from the dead task to its successor (a move like a delegation, but not
+//! one: nobody delegated it, so it is audited under its own kind).
 
 use crate::ids::{CapId, IdCounter, TaskId};
 use crate::names::Symbol;
@@ -119,6 +120,8 @@ pub enum CapabilityEvent {
     Dropped { cap: CapId, task: TaskId },
     InvalidUseAttempt { cap: CapId, task: TaskId, reason: InvalidUseReason },
     Invalidated { cap: CapId, owner: TaskId },
+    /// A durable capability of a dead task moved to its restarted successor.
+    Rebound { cap: CapId, from_task: TaskId, to_task: TaskId },
 }
 
 /// Payload-free names of audit events, for counts and expectations.
@@ -131,6 +134,26 @@ pub enum AuditKind {
     Dropped,
     InvalidUseAttempt,
     Invalidated,
+    Rebound,
+}
+
+impl AuditKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [AuditKind; 8] = [
+        AuditKind::Granted,
+        AuditKind::Delegated,
+        AuditKind::CrossDomainDelegation,
+        AuditKind::Cloned,
+        AuditKind::Dropped,
+        AuditKind::InvalidUseAttempt,
+        AuditKind::Invalidated,
+        AuditKind::Rebound,
+    ];
+
+    /// The kind's name, as written in scenario files.
+    pub fn name(self) -> &'static str {
+        ["Granted", "Delegated", "CrossDomainDelegation", "Cloned", "Dropped", "InvalidUseAttempt", "Invalidated", "Rebound"][self as usize]
+    }
 }
 
 impl CapabilityEvent {
@@ -143,6 +166,7 @@ impl CapabilityEvent {
             CapabilityEvent::Dropped { .. } => AuditKind::Dropped,
             CapabilityEvent::InvalidUseAttempt { .. } => AuditKind::InvalidUseAttempt,
             CapabilityEvent::Invalidated { .. } => AuditKind::Invalidated,
+            CapabilityEvent::Rebound { .. } => AuditKind::Rebound,
         }
     }
 
@@ -172,7 +196,8 @@ impl CapabilityEvent {
             | CapabilityEvent::Cloned { cap, .. }
             | CapabilityEvent::Dropped { cap, .. }
             | CapabilityEvent::InvalidUseAttempt { cap, .. }
-            | CapabilityEvent::Invalidated { cap, .. } => *cap,
+            | CapabilityEvent::Invalidated { cap, .. }
+            | CapabilityEvent::Rebound { cap, .. } => *cap,
         }
     }
 }
@@ -337,7 +362,7 @@ impl ReplayedTable {
                 let durable = self.rows.get(cap).is_some_and(|r| r.durable);
                 self.insert(*new_cap, *task, durable);
             }
-            CapabilityEvent::Delegated { cap, to_task, .. } => {
+            CapabilityEvent::Delegated { cap, to_task, .. } | CapabilityEvent::Rebound { cap, to_task, .. } => {
                 if let Some(row) = self.rows.get_mut(cap) {
                     let from = core::mem::replace(&mut row.owner, *to_task);
                     self.owned.entry(from).or_default().remove(cap);
@@ -423,6 +448,11 @@ impl crate::trace_hash::Fold for CapabilityEvent {
             CapabilityEvent::Invalidated { cap, owner } => {
                 h.tag(6, owner.0);
                 h.word(cap.0);
+            }
+            CapabilityEvent::Rebound { cap, from_task, to_task } => {
+                h.tag(7, 0);
+                h.word(cap.0);
+                h.word(pair(from_task.0, to_task.0));
             }
         }
     }

@@ -19,10 +19,17 @@
 //! Same-instant order: events at the same virtual time run in the order they were scheduled.
 //! At the start, scenario tasks are scheduled first (in file order), then steps (in file order),
 //! then `CrashAt` faults (in plan order), then the workload's first operation; everything else is
-//! scheduled while the run goes, after everything already queued for its time.
+//! scheduled while the run goes, after everything already queued for its time. The user-facing
+//! statement, with every tie and an example file, is `scenarios/README.md`, "Same-instant order".
+//!
+//! Scenario steps (`run_step`) act on the kernel on behalf of the tasks they name; a blocking
+//! `Receive` lends its idle task a [`BlockedReceive`] and completes when the task resumes. What
+//! expectations need is kept off the hot path: step results and values, the history of label
+//! bindings, and a [`Watch`] only when the scenario has order, timing or occurrence expectations;
+//! `expect::evaluate` reads them after the run.
 
-use crate::behaviour::{Ctx, Next, TaskBehaviour};
-use crate::capability::AuditKind;
+use crate::behaviour::{BlockedReceive, Ctx, Next, TaskBehaviour};
+use crate::capability::{AuditKind, InvalidUseReason};
 use crate::choices::Choices;
 use crate::error::KernelError;
 use crate::expect;
@@ -31,13 +38,15 @@ use crate::identity::{ExitReason, TrustDomain};
 use crate::ids::{CapId, ChannelId, TaskId};
 use crate::invariants::Monitors;
 use crate::kernel::{SimulatedKernel, TaskContext, TaskDescriptor, Timer, WakeCause};
-use crate::message::{MessageEnvelope, MessagePayload, SchemaVersion, ServiceId};
+use crate::message::{MessageEnvelope, MessagePayload, ServiceId};
 use crate::names::well_known;
 use crate::observation::{FaultKind, Observation};
-use crate::report::{ChoiceCheck, EventRecord, RuleCount, RunReport, StepResult, StopReason};
+use crate::pattern::Labels;
+use crate::report::{ChoiceCheck, EventRecord, RuleCount, RunReport, StepResult, StepValue, StopReason, TaskRow};
 use crate::scenario::{Scenario, StepOp, TaskSpec};
 use crate::time::Instant;
 use crate::trace_hash::{Fold, TraceHasher};
+use crate::watch::Watch;
 use crate::workload::WorkloadDriver;
 use crate::event_queue::EventQueue;
 use alloc::collections::BTreeMap;
@@ -146,6 +155,14 @@ pub struct Simulation<'s> {
     behaviours: Vec<TaskBehaviour>,
     cap_labels: BTreeMap<String, CapId>,
     chan_labels: BTreeMap<String, ChannelId>,
+    /// Every capability / channel each label was ever bound to (for expectations).
+    cap_history: Labels,
+    chan_history: Labels,
+    /// What each step produced (a message, an `IsValid` answer), for step expectations.
+    step_values: Vec<StepValue>,
+    /// A log of the events order, timing and occurrence expectations name (only when the
+    /// scenario has such expectations).
+    watch: Option<Watch>,
     monitors: Monitors,
     hasher: TraceHasher,
     digests: Option<Vec<u64>>,
@@ -183,6 +200,10 @@ impl<'s> Simulation<'s> {
             behaviours: Vec::new(),
             cap_labels: BTreeMap::new(),
             chan_labels: BTreeMap::new(),
+            cap_history: Labels::default(),
+            chan_history: Labels::default(),
+            step_values: vec![StepValue::None; scenario.steps.len()],
+            watch: scenario.expect.watches_events().then(|| Watch::new(&scenario.expect)),
             monitors: Monitors::default(),
             hasher: TraceHasher::default(),
             digests: config.record_digests.then(Vec::new),
@@ -291,8 +312,12 @@ impl<'s> Simulation<'s> {
         }
         self.apply_lifecycle_crashes();
         self.install_spawned();
+        self.collect_finished_steps();
         self.schedule_timers();
         self.monitors.check_event(self.events, at, &self.kernel.observations, &self.kernel);
+        if let Some(watch) = &mut self.watch {
+            watch.observe(self.events, at, &event, &self.kernel, &self.cap_history, &self.chan_history);
+        }
         for obs in &self.kernel.observations {
             self.hasher.feed(obs);
         }
@@ -347,7 +372,31 @@ impl<'s> Simulation<'s> {
         self.behaviours[task.index()] = TaskBehaviour::from_spec(&spec.behaviour, &mut self.kernel);
         for grant in &spec.caps {
             if let Ok(cap) = self.kernel.grant_new_capability(task, &grant.kind, grant.durable) {
-                self.cap_labels.insert(grant.label.clone(), cap);
+                self.bind_cap(&grant.label, cap);
+            }
+        }
+    }
+
+    fn bind_cap(&mut self, label: &str, cap: CapId) {
+        self.cap_labels.insert(String::from(label), cap);
+        self.cap_history.bind(label, cap.0);
+    }
+
+    fn bind_channel(&mut self, label: &str, channel: ChannelId) {
+        self.chan_labels.insert(String::from(label), channel);
+        self.chan_history.bind(label, channel.0);
+    }
+
+    /// Records the results of blocking `Receive` steps that completed during this event.
+    fn collect_finished_steps(&mut self) {
+        if self.kernel.finished_steps.is_empty() {
+            return;
+        }
+        for finished in core::mem::take(&mut self.kernel.finished_steps) {
+            let i = finished.step as usize;
+            self.step_results[i] = Some(finished.result);
+            if let Some(message) = finished.message {
+                self.step_values[i] = StepValue::Received(message);
             }
         }
     }
@@ -439,10 +488,15 @@ impl<'s> Simulation<'s> {
     // ----- scenario steps -----------------------------------------------------------------
 
     fn run_step(&mut self, index: u32) {
-        let result = self.perform_step(&self.scenario.steps[index as usize].op);
-        let kind = result.map_err(|e| e.kind());
-        self.step_results[index as usize] = Some(kind);
-        self.kernel.observe_external(Observation::StepDone { step: index, result: kind });
+        match self.perform_step(index, &self.scenario.steps[index as usize].op) {
+            // A blocking receive: the step completes when its task resumes.
+            Ok(Done::Later) => {}
+            outcome => {
+                let kind = outcome.map(|_| ()).map_err(|e| e.kind());
+                self.step_results[index as usize] = Some(kind);
+                self.kernel.observe_external(Observation::StepDone { step: index, result: kind });
+            }
+        }
     }
 
     fn task(&self, name: &str) -> Result<TaskId, KernelError> {
@@ -455,12 +509,12 @@ impl<'s> Simulation<'s> {
         self.chan_labels.get(label).copied().ok_or_else(|| KernelError::ChannelError(alloc::format!("no channel labelled {label}")))
     }
 
-    fn perform_step(&mut self, op: &StepOp) -> Result<(), KernelError> {
+    fn perform_step(&mut self, index: u32, op: &StepOp) -> Result<Done, KernelError> {
         match op {
             StepOp::Grant { task, cap, kind, durable } => {
                 let t = self.task(task)?;
                 let id = self.kernel.grant_new_capability(t, kind, *durable)?;
-                self.cap_labels.insert(cap.clone(), id);
+                self.bind_cap(cap, id);
             }
             StepOp::Delegate { cap, from, to } => {
                 let (c, f, t) = (self.cap(cap)?, self.task(from)?, self.task(to)?);
@@ -469,25 +523,42 @@ impl<'s> Simulation<'s> {
             StepOp::Drop { cap, task } => self.kernel.drop_capability(self.cap(cap)?, self.task(task)?)?,
             StepOp::Clone { cap, task, new_cap } => {
                 let id = self.kernel.clone_capability(self.cap(cap)?, self.task(task)?)?;
-                self.cap_labels.insert(new_cap.clone(), id);
+                self.bind_cap(new_cap, id);
             }
             StepOp::Use { cap, task } => self.kernel.use_capability(self.cap(cap)?, self.task(task)?)?,
             StepOp::UseForged { task, id } => self.kernel.use_capability(CapId(FORGED_BIT | id), self.task(task)?)?,
             StepOp::Terminate { task, reason } => self.kernel.terminate_task_with_reason(self.task(task)?, reason.clone())?,
             StepOp::CreateChannel { task, channel, cap } => {
                 let id = self.kernel.create_channel(self.task(task)?)?;
-                self.chan_labels.insert(channel.clone(), id);
+                self.bind_channel(channel, id);
                 if let (Some(label), Some(entry)) = (cap, self.kernel.channel(id)) {
-                    self.cap_labels.insert(label.clone(), entry.cap);
+                    let cap = entry.cap;
+                    self.bind_cap(label, cap);
                 }
             }
-            StepOp::Send { task, channel, action } => {
+            StepOp::Send { task, channel, action, reply_to, version, answers } => {
                 let action = self.kernel.intern(action);
-                let msg = MessageEnvelope::new(ServiceId(well_known::STEP), action, SchemaVersion::new(1, 0), MessagePayload::Empty);
-                self.kernel.send_message(self.task(task)?, self.channel(channel)?, msg)?;
+                let (t, ch) = (self.task(task)?, self.channel(channel)?);
+                let payload = match reply_to {
+                    Some(r) => MessagePayload::Request { reply_to: self.channel(r)?, seq: index },
+                    None => MessagePayload::Empty,
+                };
+                let mut msg = MessageEnvelope::new(ServiceId(well_known::STEP), action, *version, payload);
+                if let Some(StepValue::Received(answered)) = answers.and_then(|a| self.step_values.get(a as usize)) {
+                    msg.correlation_id = Some(answered.id);
+                }
+                let id = self.kernel.send_message(t, ch, msg)?;
+                self.step_values[index as usize] = StepValue::Sent(id);
+                if let Some(watch) = &mut self.watch {
+                    watch.note_step_message(id, action);
+                }
             }
-            StepOp::Receive { task, channel } => {
-                self.kernel.receive_message(self.task(task)?, self.channel(channel)?)?;
+            StepOp::Receive { task, channel, timeout_ns } => {
+                let (t, ch) = (self.task(task)?, self.channel(channel)?);
+                if *timeout_ns > 0 {
+                    return self.receive_blocking(index, t, ch, *timeout_ns);
+                }
+                self.step_values[index as usize] = StepValue::Received(self.kernel.receive_message(t, ch)?);
             }
             StepOp::Register { task, service, channel } => {
                 let service = self.kernel.service_id(service);
@@ -497,10 +568,57 @@ impl<'s> Simulation<'s> {
                 let service = self.kernel.service_id(service);
                 let id = self.kernel.lookup_service(self.task(task)?, &service)?;
                 if let Some(label) = bind {
-                    self.chan_labels.insert(label.clone(), id);
+                    self.bind_channel(label, id);
                 }
             }
+            StepOp::Spawn { task, child, give } => self.spawn_child(task, child, give)?,
+            StepOp::IsValid { task, cap } => {
+                let t = self.task(task)?;
+                let validity = match self.cap_labels.get(cap.as_str()) {
+                    Some(c) => self.kernel.validity(*c, t),
+                    None => Err(InvalidUseReason::Unknown),
+                };
+                self.step_values[index as usize] = StepValue::Validity(validity);
+                validity.map_err(|_| KernelError::InvalidCapability)?;
+            }
         }
+        Ok(Done::Now)
+    }
+
+    /// `Receive` with a timeout: a queued message is taken at once; on an empty queue the task
+    /// blocks (see `behaviour::receive`) and the step completes when it resumes.
+    fn receive_blocking(&mut self, step: u32, task: TaskId, channel: ChannelId, timeout_ns: u64) -> Result<Done, KernelError> {
+        if matches!(self.behaviours.get(task.index()), Some(TaskBehaviour::Receiving(_))) {
+            return Err(KernelError::ReceiveFailed("the task is already blocked in a receive".into()));
+        }
+        match self.kernel.receive_message(task, channel) {
+            Ok(message) => {
+                self.step_values[step as usize] = StepValue::Received(message);
+                Ok(Done::Now)
+            }
+            Err(KernelError::Timeout) => {
+                let deadline = self.kernel.now().after(crate::time::Duration(timeout_ns));
+                if self.behaviours.len() <= task.index() {
+                    self.behaviours.resize(task.index() + 1, TaskBehaviour::Idle);
+                }
+                self.behaviours[task.index()] = TaskBehaviour::Receiving(BlockedReceive { step, channel, deadline });
+                self.kernel.park(task, Some(channel), Some(deadline));
+                Ok(Done::Later)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `Spawn`: `parent` spawns `child` (parent and creator), moving the capabilities labelled
+    /// in `give` to it; the child then gets its spec's behaviour and capabilities.
+    fn spawn_child(&mut self, parent: &str, child: &TaskSpec, give: &[String]) -> Result<(), KernelError> {
+        let p = self.task(parent)?;
+        let capabilities = give.iter().map(|label| self.cap(label)).collect::<Result<Vec<CapId>, KernelError>>()?;
+        let descriptor = TaskDescriptor { name: child.name.clone(), capabilities };
+        let parent_exec = self.kernel.get_task_identity(p);
+        let domain = TrustDomain::new(child.domain.clone());
+        let (handle, _) = self.kernel.spawn_task_with_identity(Some(p), descriptor, child.kind, domain, parent_exec)?;
+        self.install(handle.task_id, child.clone());
         Ok(())
     }
 
@@ -508,7 +626,7 @@ impl<'s> Simulation<'s> {
 
     fn report(mut self, stop: StopReason) -> RunReport {
         let audit = self.kernel.take_audit_log();
-        let audit_counts = AUDIT_KINDS.iter().map(|k| (*k, audit.count_events(|e| e.kind() == *k) as u64)).collect();
+        let audit_counts = AuditKind::ALL.iter().map(|k| (*k, audit.count_events(|e| e.kind() == *k) as u64)).collect();
         let injector = self.kernel.fault_injector();
         let fault_rules = injector.tried().iter().zip(injector.fired()).map(|(&evaluated, &fired)| RuleCount { evaluated, fired }).collect();
         let mut report = RunReport {
@@ -536,24 +654,27 @@ impl<'s> Simulation<'s> {
             audit,
             fault_rules,
             names: self.kernel.names().clone(),
+            tasks: self.kernel.tasks().iter().map(TaskRow::of).collect(),
+            services: self.kernel.service_stats().to_vec(),
+            cap_labels: self.cap_history,
+            channel_labels: self.chan_history,
+            step_values: self.step_values,
+            watch: self.watch.map(Watch::into_log),
         };
-        report.expectations = expect::evaluate(&self.scenario.expect, &report);
+        report.expectations = expect::evaluate(self.scenario, &report);
         report
     }
+}
+
+/// Whether a step completed when it ran, or completes later (a blocking receive).
+enum Done {
+    Now,
+    Later,
 }
 
 /// Step `UseForged` ids get this bit, so they can never name a minted capability.
 pub const FORGED_BIT: u64 = 1 << 63;
 
-const AUDIT_KINDS: [AuditKind; 7] = [
-    AuditKind::Granted,
-    AuditKind::Delegated,
-    AuditKind::CrossDomainDelegation,
-    AuditKind::Cloned,
-    AuditKind::Dropped,
-    AuditKind::InvalidUseAttempt,
-    AuditKind::Invalidated,
-];
 
 /// A one-line description of an event (for event logs; not hashed).
 fn describe_event(event: &Event, scenario: &Scenario) -> String {

@@ -45,6 +45,7 @@ pub mod names;
 pub mod observation;
 pub mod pipeline;
 pub mod policy;
+pub mod pattern;
 pub mod report;
 pub mod rule_check;
 pub mod scenario;
@@ -53,6 +54,7 @@ pub mod storage;
 pub mod time;
 pub mod trace;
 pub mod trace_hash;
+pub mod watch;
 pub mod workload;
 
 pub use engine::{run, EventSink, EventSummary, RunConfig, Simulation};

@@ -86,6 +86,7 @@ impl Observation {
             Observation::Audit(E::Delegated { .. } | E::CrossDomainDelegation { .. }) => "capability.delegate",
             Observation::Audit(E::Dropped { .. }) => "capability.drop",
             Observation::Audit(E::Invalidated { .. }) => "termination",
+            Observation::Audit(E::Rebound { .. }) => "capability.rebind",
             Observation::Audit(E::InvalidUseAttempt { .. }) | Observation::CapUsed { .. } => "capability.use",
             Observation::ServiceRegistered { .. } | Observation::ServiceDeregistered { .. } | Observation::ServiceLookedUp { .. } => "registry",
             Observation::Lifecycle { .. } => "supervision",

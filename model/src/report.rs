@@ -1,9 +1,15 @@
 //! The result of a run: verdict, violations, counters, invariant check counts, expectation
 //! results and the trace hash. Hosts print it (text or JSON); `kernel_bare` prints a one-line form.
 
-use crate::capability::{AuditKind, AuditLog};
+use crate::capability::{AuditKind, AuditLog, InvalidUseReason};
 use crate::error::KernelErrorKind;
-use crate::stats::RunStats;
+use crate::ids::{MessageId, TaskId};
+use crate::kernel::TaskRecord;
+use crate::message::MessageEnvelope;
+use crate::names::Symbol;
+use crate::pattern::Labels;
+use crate::stats::{RunStats, ServiceStats, TaskCounter, TaskStats};
+use crate::watch::WatchLog;
 use crate::time::Instant;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -44,11 +50,69 @@ pub struct Violation {
 /// The outcome of one expectation of the scenario.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpectationResult {
+    /// Where the expectation is written in the scenario (`expect.audit[2]`, `steps[4].expect`);
+    /// the loader turns it into a line and column.
+    pub path: String,
     /// What was expected, in words.
     pub expected: String,
     /// What the run showed.
     pub actual: String,
     pub met: bool,
+    /// For an unmet expectation: the events nearest to what was expected (matches when there
+    /// were too many, near misses when there were too few), with their virtual times.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nearest: Vec<String>,
+    /// 1-based line and column of `path` in the scenario file, when the host located it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<(usize, usize)>,
+}
+
+/// What a step produced besides its result, for step expectations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StepValue {
+    #[default]
+    None,
+    /// A `Send` step's message id.
+    Sent(MessageId),
+    /// The message a `Receive` step received.
+    Received(MessageEnvelope),
+    /// An `IsValid` step's answer.
+    Validity(Result<(), InvalidUseReason>),
+}
+
+/// One task of the run: its name and counters (for per-task expectations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskRow {
+    pub id: TaskId,
+    pub name: Symbol,
+    pub exited: bool,
+    pub received: u64,
+    pub stats: TaskStats,
+}
+
+impl TaskRow {
+    pub fn of(task: &TaskRecord) -> Self {
+        TaskRow { id: task.id, name: task.name_symbol, exited: !task.alive(), received: task.received, stats: task.stats }
+    }
+
+    /// The value of one per-task counter for this incarnation.
+    pub fn get(&self, counter: TaskCounter) -> u64 {
+        let s = &self.stats;
+        match counter {
+            TaskCounter::Incarnations => 1,
+            TaskCounter::Exits => u64::from(self.exited),
+            TaskCounter::MessagesSent => s.messages_sent,
+            TaskCounter::MessagesReceived => self.received,
+            TaskCounter::RequestsCompleted => s.requests_completed,
+            TaskCounter::RequestsFailed => s.requests_failed,
+            TaskCounter::RequestsRejected => s.requests_rejected,
+            TaskCounter::Compatible => s.versions.compatible,
+            TaskCounter::UpgradeRequired => s.versions.upgrade_required,
+            TaskCounter::Unsupported => s.versions.unsupported,
+            TaskCounter::ExitNotifications => s.exit_notifications,
+            TaskCounter::Restarts => s.restarts,
+        }
+    }
 }
 
 /// One processed event, as kept in event logs (in-memory traces, divergence reports).
@@ -148,6 +212,23 @@ pub struct RunReport {
     /// The run's name table: resolves the symbols in audit records and observations.
     #[serde(skip)]
     pub names: crate::names::Names,
+    /// Every task of the run (index = task id), with its counters.
+    #[serde(skip)]
+    pub tasks: Vec<TaskRow>,
+    /// Counters per service, indexed by service symbol.
+    #[serde(skip)]
+    pub services: Vec<ServiceStats>,
+    /// Every capability / channel each scenario label was bound to.
+    #[serde(skip)]
+    pub cap_labels: Labels,
+    #[serde(skip)]
+    pub channel_labels: Labels,
+    /// What each step produced (index = step number).
+    #[serde(skip)]
+    pub step_values: Vec<StepValue>,
+    /// The watch's log, when the scenario has order, timing or occurrence expectations.
+    #[serde(skip)]
+    pub watch: Option<WatchLog>,
 }
 
 impl Violation {

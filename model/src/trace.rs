@@ -31,7 +31,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Version of the trace format this build reads and writes.
-pub const TRACE_FORMAT_VERSION: u32 = 2;
+pub const TRACE_FORMAT_VERSION: u32 = 3;
 
 /// How deeply values may nest in a trace or a scenario: one limit for scenario files, text traces
 /// and binary traces. Each supervisor level of a scenario costs four levels (task spec, behaviour,

@@ -60,7 +60,7 @@ fn weights(m: &OpMix) -> [u32; 13] {
     [m.spawn, m.terminate, m.grant, m.delegate, m.clone, m.drop, m.use_cap, m.forged_use, m.create_channel, m.send, m.receive, m.register, m.lookup]
 }
 
-const CAP_KINDS: [&str; 4] = ["file_read", "file_write", "net", "storage"];
+pub const CAP_KINDS: [&str; 4] = ["file_read", "file_write", "net", "storage"];
 const WORKLOAD_SERVICES: u64 = 4;
 
 /// The workload's state.
@@ -150,7 +150,7 @@ impl WorkloadDriver {
     /// Records an operation as a step (only when recording: the step is built on demand).
     fn log(&mut self, kernel: &SimulatedKernel, op: impl FnOnce(&SimulatedKernel) -> StepOp) {
         if let Some(record) = &mut self.record {
-            record.steps.push(Step { at_ns: kernel.now().0, op: op(kernel) });
+            record.steps.push(Step::new(kernel.now().0, op(kernel)));
         }
     }
 
@@ -356,13 +356,20 @@ impl WorkloadDriver {
         let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
         let data = self.draw(kernel, 1 << 16);
         let msg = MessageEnvelope::new(ServiceId(well_known::WORKLOAD), well_known::DATA, SchemaVersion::new(1, 0), MessagePayload::Data(data));
-        self.log(kernel, |kernel| StepOp::Send { task: Self::name(kernel, task), channel: channel_label(channel), action: String::from("data") });
+        self.log(kernel, |kernel| StepOp::Send {
+            task: Self::name(kernel, task),
+            channel: channel_label(channel),
+            action: String::from("data"),
+            reply_to: None,
+            version: SchemaVersion::new(1, 0),
+            answers: None,
+        });
         let _ = kernel.send_message(task, channel, msg);
     }
 
     fn receive(&mut self, kernel: &mut SimulatedKernel) {
         let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
-        self.log(kernel, |kernel| StepOp::Receive { task: Self::name(kernel, task), channel: channel_label(channel) });
+        self.log(kernel, |kernel| StepOp::Receive { task: Self::name(kernel, task), channel: channel_label(channel), timeout_ns: 0 });
         let _ = kernel.receive_message(task, channel);
     }
 

@@ -280,7 +280,9 @@ fn durable_capabilities_survive_owner_death_and_are_rebound_to_the_successor() {
     assert_eq!(k.authority().entry(durable).unwrap().owner, successor);
     assert!(k.is_capability_valid(durable, successor));
     assert_eq!(k.use_capability(durable, successor), Ok(()));
-    assert!(k.audit_log().has_event(|e| *e == CapabilityEvent::Delegated { cap: durable, from_task: old, to_task: successor }));
+    // Audited as a re-binding, not as a delegation nobody made.
+    assert!(k.audit_log().has_event(|e| *e == CapabilityEvent::Rebound { cap: durable, from_task: old, to_task: successor }));
+    assert!(!k.audit_log().has_event(|e| matches!(e, CapabilityEvent::Delegated { cap, .. } if *cap == durable)));
     // The invalidated non-durable capability is not revived.
     assert_eq!(k.authority().entry(plain).unwrap().status, CapStatus::Invalid);
     assert!(!k.is_capability_valid(plain, successor));

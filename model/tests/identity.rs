@@ -420,3 +420,21 @@ fn identity_grants_no_authority() {
     }
     assert!(k.use_capability(cap, child).is_ok());
 }
+
+/// "Identity metadata is immutable after creation": whatever happens to the task and its
+/// relatives afterwards (capabilities granted and moved, children spawned, termination, a
+/// successor under the same name), the metadata read back is the metadata created.
+#[test]
+fn identity_metadata_never_changes_after_creation() {
+    let mut k = kernel();
+    let (parent, parent_exec) = spawn_root(&mut k, "parent", IdentityKind::Service, TrustDomain::core());
+    let (child, child_exec) = spawn_child(&mut k, parent, "child");
+    let before = [k.get_identity(parent_exec).cloned(), k.get_identity(child_exec).cloned()];
+    let cap = k.grant_new_capability(child, "storage", true).unwrap();
+    k.delegate_capability(cap, child, parent).unwrap();
+    spawn_child(&mut k, child, "grandchild");
+    k.terminate_task_with_reason(child, ExitReason::Failure { error: "boom".into() }).unwrap();
+    spawn_child(&mut k, parent, "child");
+    k.terminate_task_with_reason(parent, ExitReason::Normal).unwrap();
+    assert_eq!([k.get_identity(parent_exec).cloned(), k.get_identity(child_exec).cloned()], before);
+}

@@ -49,7 +49,7 @@ fn idle(name: &str) -> TaskSpec {
 }
 
 fn step(at_ns: u64, op: StepOp) -> Step {
-    Step { at_ns, op }
+    Step::new(at_ns, op)
 }
 
 fn rejected(s: &Scenario) -> ScenarioError {
@@ -146,7 +146,7 @@ fn a_label_used_before_the_step_that_grants_it_is_rejected() {
     assert_eq!(s.validate(), Ok(()));
     // Channels too.
     let mut s = base();
-    s.steps.push(step(300, StepOp::Send { task: "a".into(), channel: "late".into(), action: String::new() }));
+    s.steps.push(step(300, StepOp::Send { task: "a".into(), channel: "late".into(), action: String::new(), reply_to: None, version: Default::default(), answers: None }));
     s.steps.push(step(400, StepOp::CreateChannel { task: "a".into(), channel: "late".into(), cap: None }));
     assert_rejected(&s, "steps[2].op.channel", Some("late"));
 }

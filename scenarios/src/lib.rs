@@ -1,7 +1,8 @@
 //! The `scenarios` crate: reads PandaGen scenarios from RON files and presents run results.
 //!
 //! - [`parse_scenario`] / [`load_scenario`]: RON text or file → validated [`model::Scenario`],
-//!   with errors that carry the file, line and column ([`LoadError`]);
+//!   with errors that carry the file, line and column ([`LoadError`]); [`locate_expectations`]
+//!   maps each expectation result of a run back to its line in the file;
 //! - [`render_summary`], [`render_audit`], [`JsonOutput`]: text and JSON forms of a
 //!   [`model::RunReport`];
 //! - [`compare_runs`] / [`check_against`]: the determinism check.
@@ -20,7 +21,7 @@ mod summary;
 pub use determinism::{check_against, compare_runs, render_check, DeterminismCheck};
 pub use error::LoadError;
 pub use json::{audit_json, render_json, JsonOutput};
-pub use load::{load_scenario, parse_scenario, parse_unvalidated, ron_options};
+pub use load::{load_scenario, load_scenario_with_source, locate_expectations, parse_scenario, parse_unvalidated, ron_options};
 pub use summary::{format_ms, render_audit, render_summary, render_unmet, reproduce_command, verdict};
 
 /// Parses a seed given on a command line: decimal or `0x` hex, the forms every tool prints.

@@ -5,11 +5,12 @@
 //! are rejected (the model's scenario types say `#[serde(deny_unknown_fields)]`), so a misspelt
 //! field name is an error instead of a silent default.
 //! Syntax and type errors carry RON's own line, column and "Expected ..." message; validation
-//! errors are located in the text by `locate`.
+//! errors are located in the text by `locate`, and so are expectations after a run
+//! ([`locate_expectations`]), so an unmet expectation is reported with its own line.
 
 use crate::error::LoadError;
 use crate::locate::locate;
-use model::Scenario;
+use model::{RunReport, Scenario};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -42,8 +43,23 @@ fn deserialize(text: &str) -> Result<Scenario, ron::error::SpannedError> {
 
 /// Reads, parses and validates a scenario file.
 pub fn load_scenario(path: &Path) -> Result<Scenario, LoadError> {
+    load_scenario_with_source(path).map(|(scenario, _)| scenario)
+}
+
+/// [`load_scenario`], also returning the file's text (to locate expectations in it after the run,
+/// see [`locate_expectations`]).
+pub fn load_scenario_with_source(path: &Path) -> Result<(Scenario, String), LoadError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::whole_file(&origin, format!("cannot read scenario file: {e}")))?;
-    parse_scenario(&text, &origin)
+    let scenario = parse_scenario(&text, &origin)?;
+    Ok((scenario, text))
+}
+
+/// Gives every expectation result of `report` the line and column where the expectation is
+/// written in `source` (a step's own `expect`, an element of an `expect` list, ...).
+pub fn locate_expectations(report: &mut RunReport, source: &str) {
+    for e in &mut report.expectations {
+        e.location = Some(locate(source, &e.path, None));
+    }
 }

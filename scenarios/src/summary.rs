@@ -5,7 +5,7 @@
 //! deterministic as the run itself (snapshot tests rely on it). Wall-clock measurements never
 //! appear here; the binary prints them separately on stderr.
 
-use model::report::StopReason;
+use model::report::{ExpectationResult, StopReason};
 use model::RunReport;
 use std::fmt::Display;
 
@@ -75,7 +75,7 @@ pub fn render_summary(report: &RunReport, scenario_path: &str) -> String {
     counters(&mut out, report);
     invariants(&mut out, report);
     violations(&mut out, report);
-    expectations(&mut out, report);
+    expectations(&mut out, report, scenario_path);
     out.push('\n');
     row(&mut out, "trace hash", report.trace_hash_hex());
     row(&mut out, "reproduce", reproduce_command(scenario_path, report.seed));
@@ -142,7 +142,7 @@ fn violations(out: &mut String, report: &RunReport) {
     }
 }
 
-fn expectations(out: &mut String, report: &RunReport) {
+fn expectations(out: &mut String, report: &RunReport, scenario_path: &str) {
     out.push('\n');
     if report.expectations.is_empty() {
         row(out, "expectations", "none");
@@ -150,19 +150,36 @@ fn expectations(out: &mut String, report: &RunReport) {
     }
     row(out, "expectations", report.expectations.len());
     for e in &report.expectations {
-        let mark = if e.met { "ok" } else { "FAILED" };
-        out.push_str(&format!("  {mark:<6}  expected {}; actual {}\n", e.expected, e.actual));
+        if e.met {
+            out.push_str(&format!("  ok      expected {}; actual {}\n", e.expected, e.actual));
+        } else {
+            out.push_str(&format!("  FAILED  {}: expected {}; actual {}\n", place(e, scenario_path), e.expected, e.actual));
+            for n in &e.nearest {
+                out.push_str(&format!("          nearest: {n}\n"));
+            }
+        }
     }
 }
 
-/// The unmet expectations, one per line (empty when the run passed).
-pub fn render_unmet(report: &RunReport) -> String {
-    report
-        .expectations
-        .iter()
-        .filter(|e| !e.met)
-        .map(|e| format!("unmet expectation: expected {}; actual {}\n", e.expected, e.actual))
-        .collect()
+/// `file:line:column` of an expectation when it was located, else `file (path)`.
+fn place(e: &ExpectationResult, scenario_path: &str) -> String {
+    match e.location {
+        Some((line, column)) => format!("{scenario_path}:{line}:{column} ({})", e.path),
+        None => format!("{scenario_path} ({})", e.path),
+    }
+}
+
+/// The unmet expectations, each with where it is written and the nearest events (empty when the
+/// run passed).
+pub fn render_unmet(report: &RunReport, scenario_path: &str) -> String {
+    let mut out = String::new();
+    for e in report.expectations.iter().filter(|e| !e.met) {
+        out.push_str(&format!("unmet expectation at {}: expected {}; actual {}\n", place(e, scenario_path), e.expected, e.actual));
+        for n in &e.nearest {
+            out.push_str(&format!("  nearest: {n}\n"));
+        }
+    }
+    out
 }
 
 /// The capability audit log, one record per line: `<virtual time> <event>`.

@@ -34,7 +34,7 @@ fn unknown_task_in_step_is_located() {
     let text = "Scenario(\n  name: \"t\",\n  tasks: [(name: \"alice\", behaviour: Idle)],\n  steps: [\n    (op: Grant(task: \"alice\", cap: \"c\", kind: \"k\")),\n    (op: Use(cap: \"c\", task: \"bob\")),\n  ],\n)\n";
     let err = parse_err(text);
     assert_eq!((err.line, err.column), (Some(6), Some(30)), "{err}");
-    insta::assert_snapshot!(err.to_string(), @"test.ron:6:30: unknown task `bob` (steps[1].op.task)");
+    insta::assert_snapshot!(err.to_string(), @"test.ron:6:30: unknown task `bob`: expected one of `alice` (steps[1].op.task)");
 }
 
 #[test]
@@ -180,4 +180,68 @@ fn binary_text_output_is_deterministic() {
     let a = scenario_cmd(&[path_str(&path), "--seed", "3"]);
     let b = scenario_cmd(&[path_str(&path), "--seed", "3"]);
     assert_eq!(a.stdout, b.stdout);
+}
+
+// ---- the expectation and step forms of the scenario language ----
+
+/// A valid scenario using the newer forms; each case below breaks one line of it.
+const LANGUAGE: &str = r#"(
+  name: "lang",
+  tasks: [(name: "k", domain: "core", behaviour: Idle, caps: [(label: "f", kind: "file_read")]), (name: "u", behaviour: Idle), (name: "srv", behaviour: Server(service: "s"))],
+  steps: [
+    (op: CreateChannel(task: "u", channel: "q")),
+    (at_ns: 10, op: Receive(task: "u", channel: "q", timeout_ns: 100), expect: Err(Timeout)),
+    (at_ns: 20, op: IsValid(task: "k", cap: "f"), expect: Valid),
+    (at_ns: 30, op: Spawn(task: "k", child: (name: "kid", behaviour: Idle), give: ["f"]), expect: Ok),
+  ],
+  expect: (
+    audit: [(CrossDomainDelegation(from_domain: "core", to_domain: "user"), Exactly(1))],
+    task_counters: [("kid", Incarnations, Exactly(1))],
+    order: [(Step(2), Spawned(task: "kid"))],
+    timing: [(event: Step(1), at_ns: 110)],
+  ),
+)
+"#;
+
+/// `(text replaced, replacement, line, column, what the message must say)`.
+const LANGUAGE_ERRORS: &[(&str, &str, usize, usize, &str)] = &[
+    ("from_domain: \"core\"", "from_dom: \"core\"", 11, 36, "Unexpected field named `from_dom` in `CrossDomainDelegation`, expected one of `cap`, `from_task`, `from_domain`, `to_task`, or `to_domain`"),
+    ("CrossDomainDelegation(", "CrossDomain(", 11, 14, "Unexpected variant named `CrossDomain` in enum `AuditPattern`, expected one of `Granted`"),
+    ("to_domain: \"user\"", "to_domain: \"usr\"", 11, 68, "unknown trust domain `usr`: expected one of `core`, `user` (expect.audit[0])"),
+    ("(\"kid\", Incarnations", "(\"kyd\", Incarnations", 12, 22, "unknown task `kyd`: expected one of `k`, `kid`, `srv`, `u` (expect.task_counters[0])"),
+    ("Incarnations", "Incarnation", 12, 29, "Unexpected variant named `Incarnation` in enum `TaskCounter`"),
+    ("Step(2), Spawned", "Nth(0, Step(2)), Spawned", 13, 13, "`Nth` counts from 1"),
+    ("Step(2), Spawned", "Step(9), Spawned", 13, 13, "no step 9 (the scenario has 4 steps, numbered from 0) (expect.order[0])"),
+    ("at_ns: 110)", "when: 110)", 14, 31, "Unexpected field named `when` in `Timing`"),
+    ("(event: Step(1), at_ns: 110)", "(event: Step(1))", 14, 14, "a timing expectation needs at least one of `at_ns`, `after_ns`, `within_ns` (expect.timing[0])"),
+    ("expect: Valid", "expect: Ok", 7, 51, "an IsValid step answers `Valid` or `Invalid(<reason>)`"),
+    ("expect: Err(Timeout)", "expect: Invalid(NotOwner)", 6, 72, "`Valid` and `Invalid(<reason>)` answer an IsValid step; this is a Receive step: expected Ok or Err(<kernel error kind>) (steps[1].expect)"),
+    ("task: \"u\", channel: \"q\", timeout_ns", "task: \"srv\", channel: \"q\", timeout_ns", 6, 56, "a blocking Receive (timeout_ns > 0) parks its task, so the task must be Idle: `srv` runs a Server (steps[1].op.timeout_ns)"),
+    ("give: [\"f\"]", "give: [\"g\"]", 8, 84, "unknown capability label `g` (not granted before this step): expected one of `f` (steps[3].op.give[0])"),
+    ("child: (name: \"kid\"", "child: (name: \"u\"", 8, 52, "duplicate task name `u` (steps[3].op.child.name)"),
+];
+
+#[test]
+fn errors_in_the_language_forms_name_their_place_and_the_alternatives() {
+    parse_scenario(LANGUAGE, "lang.ron").unwrap_or_else(|e| panic!("the base text is valid: {e}"));
+    for (from, to, line, column, message) in LANGUAGE_ERRORS {
+        assert!(LANGUAGE.contains(from), "the case {from:?} matches the base text");
+        let err = parse_err(&LANGUAGE.replacen(from, to, 1));
+        assert!(err.message.contains(message), "{from} -> {to}: {err}");
+        assert_eq!((err.line, err.column), (Some(*line), Some(*column)), "{from} -> {to}: {err}");
+    }
+}
+
+#[test]
+fn binary_names_the_line_of_each_unmet_expectation_and_the_nearest_events() {
+    let path = data("unmet.ron");
+    let out = scenario_cmd(&[path_str(&path)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unmet.ron:10:54 (steps[1].expect): expected step 1 (Use at t=0.002000ms) returns Ok; actual Err(InvalidCapability)"), "{stderr}");
+    assert!(stderr.contains("unmet.ron:13:17 (expect.audit[0]): expected audit CrossDomainDelegation(from_domain: \"user\") exactly 1; actual 0"), "{stderr}");
+    assert!(stderr.contains("nearest: t=0.001000ms CrossDomainDelegation { cap: cap#0 \"f\", from_task: task#0 \"k\", from_domain: \"core\""), "{stderr}");
+    let json = scenario_cmd(&[path_str(&path), "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("stdout is JSON");
+    assert_eq!(json["report"]["expectations"][1]["location"], serde_json::json!([10, 54]), "{json}");
 }

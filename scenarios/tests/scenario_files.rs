@@ -8,7 +8,7 @@
 //! replays exactly, without re-shrinking.
 
 use model::{run, RunConfig};
-use scenarios::{load_scenario, render_audit, render_summary};
+use scenarios::{load_scenario, load_scenario_with_source, locate_expectations, render_audit, render_summary};
 use std::path::{Path, PathBuf};
 
 /// Scenario files (not traces) in `dir`, sorted by name.
@@ -39,10 +39,11 @@ fn name(path: &Path) -> String {
 
 /// Runs one file: expectations met, deterministic; returns the report.
 fn check_file(path: &Path) -> model::RunReport {
-    let scenario = load_scenario(path).unwrap_or_else(|e| panic!("{e}"));
-    let report = run(&scenario, &RunConfig::seeded(scenario.seed));
-    let unmet: Vec<_> = report.expectations.iter().filter(|e| !e.met).collect();
-    assert!(unmet.is_empty(), "{}: unmet expectations {unmet:#?}", path.display());
+    let (scenario, source) = load_scenario_with_source(path).unwrap_or_else(|e| panic!("{e}"));
+    let mut report = run(&scenario, &RunConfig::seeded(scenario.seed));
+    locate_expectations(&mut report, &source);
+    let shown = path.display().to_string();
+    assert!(report.passed(), "{}", scenarios::render_unmet(&report, &shown));
     let again = run(&scenario, &RunConfig::seeded(scenario.seed));
     assert_eq!(report.trace_hash, again.trace_hash, "{}: not deterministic", path.display());
     report
@@ -94,6 +95,33 @@ fn regression_traces_replay_exactly() {
     for path in trace_files("regressions") {
         let trace = replay::files::read_trace(&path).unwrap_or_else(|e| panic!("{e}"));
         let report = replay::replay(&trace, 3).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(report.confirmed(), "{}: {:?}", path.display(), report.divergence);
+    }
+}
+
+#[test]
+fn every_scenario_survives_the_binary_and_tree_encodings() {
+    // kernel_bare receives scenarios in postcard; the shrinker edits them as JSON trees.
+    for path in scenario_files(".").into_iter().chain(scenario_files("regressions")) {
+        let scenario = load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = postcard::to_allocvec(&scenario).expect("postcard encodes");
+        let back: model::Scenario = postcard::from_bytes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(back, scenario, "{}: postcard", path.display());
+        let tree: model::Scenario = serde_json::from_value(serde_json::to_value(&scenario).expect("JSON")).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(tree, scenario, "{}: JSON", path.display());
+    }
+}
+
+#[test]
+fn every_library_scenario_records_a_trace_that_replays() {
+    // Steps that block, spawn or only query, and runs with a watch, replay bit for bit too.
+    for path in scenario_files(".") {
+        let scenario = load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
+        if scenario.workload.as_ref().is_some_and(|w| w.ops > 1_000) {
+            continue; // the big random workloads are replayed by the replay crate's own tests
+        }
+        let (trace, _) = replay::record(&scenario, scenario.seed);
+        let report = replay::replay(&trace, 1).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(report.confirmed(), "{}: {:?}", path.display(), report.divergence);
     }
 }

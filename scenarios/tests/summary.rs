@@ -32,8 +32,23 @@ fn report() -> RunReport {
         objects: vec!["cap#0".into(), "task#0".into()],
     }];
     r.expectations = vec![
-        ExpectationResult { expected: "cap.single_owner violated first".into(), actual: "cap.single_owner violated at event 17".into(), met: true },
-        ExpectationResult { expected: "Events AtMost(10)".into(), actual: "40".into(), met: false },
+        ExpectationResult {
+            path: "expect.verdict".into(),
+            expected: "cap.single_owner violated first".into(),
+            actual: "cap.single_owner violated at event 17".into(),
+            met: true,
+            nearest: vec![],
+            location: Some((20, 9)),
+        },
+        ExpectationResult {
+            path: "expect.audit[0]".into(),
+            expected: "audit Delegated(to_task: \"c\") exactly 1".into(),
+            actual: "0".into(),
+            met: false,
+            nearest: vec!["t=0.002500ms Delegated { cap: cap#0, from_task: task#0, to_task: task#1 } (near miss: 0 of the written fields match)".into()],
+            location: Some((22, 17)),
+        },
+        ExpectationResult { path: "expect.counters[0]".into(), expected: "Events at most 10".into(), actual: "40".into(), met: false, nearest: vec![], location: None },
     ];
     r.audit_counts = vec![(AuditKind::Granted, 1), (AuditKind::Delegated, 1)];
     r.trace_hash = 0x0123_4567_89ab_cdef;

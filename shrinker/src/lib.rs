@@ -8,9 +8,9 @@
 //!
 //! 1. cut everything after the failing event (every kept candidate is truncated to its violation);
 //! 2. materialise the random workload into explicit steps and tasks;
-//! 3. delete array elements anywhere in the scenario (tasks with everything naming them, steps,
-//!    fault rules, lifecycle faults, capabilities, children, ...) in chunks, halving the chunk size
-//!    down to single elements;
+//! 3. delete array elements anywhere in the scenario (tasks with everything naming them, steps —
+//!    a `Spawn` step with everything naming the child it spawns —, fault rules, lifecycle faults,
+//!    capabilities, children, ...) in chunks, halving the chunk size down to single elements;
 //! 4. merge tasks (drop one task and let another take every part that named it), fold `Grant`
 //!    steps into the granted task's initial capabilities, and fold an idle task's
 //!    `CreateChannel` + `Register` steps into a `Server` behaviour (the same kernel operations);
@@ -21,12 +21,14 @@
 //!
 //! Shrinking is deterministic: passes visit the scenario in a fixed order and only the execution
 //! budget bounds them (a wall-clock limit exists as a safety stop and is reported when it hits).
+//!
+//! Candidates carry no expectations (only the violation signature matters while shrinking); the
+//! shrunk scenario expects its violation and states each step's observed result in place.
 
 pub mod output;
 pub mod size;
 pub mod tree;
 
-use model::scenario::Expectations;
 use model::{RunConfig, RunReport, Scenario};
 use serde_json::Value;
 use size::{Key, Size};
@@ -141,8 +143,7 @@ pub fn shrink(
     observer: &mut dyn FnMut(&Progress),
 ) -> Result<Shrunk, ShrinkError> {
     scenario.validate().map_err(|e| ShrinkError::InvalidScenario(e.to_string()))?;
-    let mut start = scenario.clone();
-    start.expect = Expectations::default();
+    let mut start = scenario.clone().without_expectations();
     start.limits.stop_on_violation = true;
     start.seed = seed;
     let report = replay_run(&start, choices.clone(), false);
@@ -486,6 +487,7 @@ impl Shrinker<'_> {
         scenario.description = format!("Minimal reproduction of {} (shrunk from scenario {:?}).", self.signature, scenario.name);
         scenario.name = format!("{}-shrunk", scenario.name);
         let deterministic = reproduces_seeded(&scenario, &self.signature);
+        let scenario = with_step_results(scenario, deterministic, &self.best.choices);
         let after = Size::of(&scenario, &self.best_report, self.best.choices.len());
         self.pass = "done";
         self.notify();
@@ -513,6 +515,33 @@ fn reproduces_seeded(scenario: &Scenario, signature: &str) -> bool {
         let report = model::run(scenario, &RunConfig::seeded(seed));
         report.first_violation().is_some_and(|v| v.signature() == signature)
     })
+}
+
+/// The shrunk scenario with each step's observed result written in place (`expect: Ok`,
+/// `expect: Err(InvalidCapability)`, `expect: Invalid(NotOwner)`), so the repro states what every
+/// step does. The results come from the run the file is checked under (its own seed when it
+/// reproduces alone, else its recorded choices), and are kept only if that run meets them all.
+fn with_step_results(scenario: Scenario, deterministic: bool, choices: &[u64]) -> Scenario {
+    use model::report::StepValue;
+    use model::scenario::StepOutcome;
+    let config = if deterministic { RunConfig::seeded(scenario.seed) } else { RunConfig { seed: scenario.seed, replay_choices: Some(choices.to_vec()), ..RunConfig::default() } };
+    let report = model::run(&scenario, &config);
+    let mut stated = scenario.clone();
+    for (i, step) in stated.steps.iter_mut().enumerate() {
+        let value = report.step_values.get(i).copied().unwrap_or_default();
+        step.expect = match (report.step_results.get(i).copied().flatten(), value) {
+            (None, _) => None,
+            (Some(_), StepValue::Validity(Ok(()))) => Some(StepOutcome::Valid),
+            (Some(_), StepValue::Validity(Err(reason))) => Some(StepOutcome::Invalid(reason)),
+            (Some(Ok(())), _) => Some(StepOutcome::Ok),
+            (Some(Err(kind)), _) => Some(StepOutcome::Err(kind)),
+        };
+    }
+    if model::run(&stated, &config).passed() {
+        stated
+    } else {
+        scenario
+    }
 }
 
 /// Numbers the passes leave alone: the seed and the limits set by truncation.
@@ -545,8 +574,8 @@ fn without(tree: &Value, path: &[Seg], at: usize, count: usize) -> Value {
     let Some(items) = tree::get_mut(&mut out, path).and_then(Value::as_array_mut) else { return out };
     let end = (at + count).min(items.len());
     let removed: Vec<Value> = items.drain(at..end).collect();
-    if tree::holds_tasks(path) {
-        let names = tree::task_names(&removed);
+    let names = if tree::holds_tasks(path) { tree::task_names(&removed) } else { tree::spawned_names(&removed) };
+    if !names.is_empty() {
         remove_mentions(&mut out, &names);
     }
     out

@@ -89,6 +89,22 @@ pub fn task_names(items: &[Value]) -> Vec<String> {
     items.iter().filter_map(|t| t.get("name").and_then(Value::as_str).map(String::from)).collect()
 }
 
+/// The names of the children spawned by the `Spawn` steps in `items` (and their supervisor
+/// children): deleting such a step deletes everything that names them.
+pub fn spawned_names(items: &[Value]) -> Vec<String> {
+    let mut names = Vec::new();
+    for item in items {
+        if let Some(child) = item.pointer("/op/Spawn/child") {
+            for (_, v) in walk(child) {
+                if v.get("behaviour").is_some() {
+                    names.extend(v.get("name").and_then(Value::as_str).map(String::from));
+                }
+            }
+        }
+    }
+    names
+}
+
 /// Whether an array path holds tasks (top-level `tasks` or a supervisor's `children`).
 pub fn holds_tasks(path: &[Seg]) -> bool {
     matches!(path.last(), Some(Seg::Key(k)) if k == "tasks" || k == "children")

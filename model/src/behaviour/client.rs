@@ -115,10 +115,12 @@ impl Client {
         match self.drain_replies(ctx) {
             Reply::Answered => {
                 ctx.api.kernel.stats.requests_completed += 1;
+                count(ctx, |s| s.requests_completed += 1);
                 return self.next_request(ctx);
             }
             Reply::Rejected => {
                 ctx.api.kernel.stats.requests_rejected += 1;
+                count(ctx, |s| s.requests_rejected += 1);
                 return self.next_request(ctx);
             }
             Reply::Nothing => {}
@@ -146,6 +148,7 @@ impl Client {
         self.attempt += 1;
         if self.attempt > self.retries {
             ctx.api.kernel.stats.requests_failed += 1;
+            count(ctx, |s| s.requests_failed += 1);
             return self.next_request(ctx);
         }
         self.phase = Phase::Pause;
@@ -163,5 +166,12 @@ impl Client {
             return Next::sleep(self.interval);
         }
         self.attempt_send(ctx)
+    }
+}
+
+/// Counts something on the client's own per-task counters.
+fn count(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut crate::stats::TaskStats)) {
+    if let Some(stats) = ctx.api.kernel.task_stats_mut(ctx.api.task) {
+        f(stats);
     }
 }

@@ -1,5 +1,6 @@
 //! Task behaviours: the parameterised programs scenario tasks run (request/response client with
-//! retries, echo server, forwarder, capability passer, supervisor, idle).
+//! retries, echo server, forwarder, capability passer, supervisor, idle), and the blocking receive
+//! an idle task is lent while a scenario step waits in it.
 //!
 //! A behaviour is a state machine driven by the event loop: each time its task is woken it takes
 //! one step through [`Ctx`] (the seed's `KernelApi` for that task) and returns [`Next`]: park until
@@ -8,11 +9,13 @@
 
 mod client;
 mod passer;
+mod receive;
 mod server;
 mod supervisor;
 
 pub use client::Client;
 pub use passer::CapPasser;
+pub use receive::BlockedReceive;
 pub use server::{Forwarder, Server};
 pub use supervisor::Supervisor;
 
@@ -66,6 +69,8 @@ pub enum TaskBehaviour {
     Forwarder(Forwarder),
     CapPasser(CapPasser),
     Supervisor(Supervisor),
+    /// An idle task blocked in a `Receive` step.
+    Receiving(BlockedReceive),
 }
 
 impl TaskBehaviour {
@@ -84,6 +89,11 @@ impl TaskBehaviour {
 
     /// One step after a wake-up.
     pub fn step(&mut self, wake: WakeCause, ctx: &mut Ctx<'_>) -> Next {
+        if wake == WakeCause::ChildExit && matches!(self, TaskBehaviour::Idle | TaskBehaviour::Receiving(_)) {
+            // An idle task reads its children's exit notifications and ignores them (left unread,
+            // they would wake it again at once, forever).
+            ctx.api.kernel.take_exit_notifications(ctx.api.task);
+        }
         match self {
             TaskBehaviour::Idle => Next::forever(),
             TaskBehaviour::Server(b) => b.step(ctx),
@@ -91,6 +101,13 @@ impl TaskBehaviour {
             TaskBehaviour::Forwarder(b) => b.step(ctx),
             TaskBehaviour::CapPasser(b) => b.step(ctx),
             TaskBehaviour::Supervisor(b) => b.step(wake, ctx),
+            TaskBehaviour::Receiving(b) => match b.step(wake, ctx) {
+                Some(next) => next,
+                None => {
+                    *self = TaskBehaviour::Idle;
+                    Next::forever()
+                }
+            },
         }
     }
 }

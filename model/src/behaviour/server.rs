@@ -4,6 +4,7 @@
 //! The server registers its service on a fresh channel and answers every request on the
 //! request's reply channel, with the request's id as correlation id; a request whose schema
 //! version is outside the server's [`VersionPolicy`] window gets an explicit `Rejected` reply.
+//! Every version check is counted, by outcome, for the service and for the requesting task.
 //! The forwarder registers its own service and passes each request on to another service,
 //! looked up anew each time so it follows restarts; the reply goes straight to the client.
 
@@ -69,6 +70,8 @@ impl Server {
 
     fn answer(&self, ctx: &mut Ctx<'_>, request: MessageEnvelope) {
         let MessagePayload::Request { reply_to, seq } = request.payload else { return };
+        let outcome = self.policy.check_compatibility(&request.schema_version);
+        ctx.api.kernel.note_version_check(self.service, request.source, outcome);
         let payload = match self.policy.mismatch(&self.service, request.schema_version) {
             None => MessagePayload::Response { seq },
             Some(error) => MessagePayload::Rejected { seq, error },

@@ -10,7 +10,8 @@
 //!   restart after the policy's delay (exponential backoff doubles the base delay per restart).
 //!
 //! A restart spawns a new task (new task id, new execution id) with the same spec
-//! (`Restarting → Starting → Running`) and re-binds the dead child's durable capabilities to it;
+//! (`Restarting → Starting → Running`) and re-binds the dead child's durable capabilities to it
+//! (audited as `Rebound`);
 //! of the spec's initial capabilities only the non-durable ones are granted again, so durable ones
 //! never multiply across restarts.
 //!
@@ -131,6 +132,9 @@ impl Supervisor {
                 self.children[i].restart_at = None;
                 self.children[i].restarts += 1;
                 ctx.api.kernel.stats.restarts += 1;
+                if let Some(stats) = ctx.api.kernel.task_stats_mut(ctx.api.task) {
+                    stats.restarts += 1;
+                }
                 self.transition(i, LifecycleState::Starting, ctx);
                 self.start_child(i, ctx);
             }

@@ -48,7 +48,7 @@ impl CapabilityMonitor {
         match event {
             CapabilityEvent::Granted { to_task, .. } => self.fresh(cap, *to_task, c),
             CapabilityEvent::Cloned { new_cap, task, .. } => self.fresh(*new_cap, *task, c),
-            CapabilityEvent::Delegated { from_task, .. } => {
+            CapabilityEvent::Delegated { from_task, .. } | CapabilityEvent::Rebound { from_task, .. } => {
                 self.delegated_from.push((cap, *from_task));
                 self.past_owners.insert((cap, *from_task));
             }

@@ -1,7 +1,8 @@
 //! `identity.never_reused` and `identity.one_exit_notification`.
 //!
 //! Execution ids come from a counter, so "never reused" is checked in O(1): every new identity
-//! must be larger than every identity before it. Exit notifications are counted per execution
+//! must be larger than every identity before it. Task ids must be unique too ("Returns
+//! `TaskHandle` with unique `TaskId`"): a spawn naming a task id seen before is the same violation. Exit notifications are counted per execution
 //! id; at the end of each event, every task that terminated during it must have exactly one.
 
 use super::{BitSet, Checker, Invariant};
@@ -14,6 +15,7 @@ use alloc::vec::Vec;
 #[derive(Default)]
 pub struct IdentityMonitor {
     newest: Option<ExecutionId>,
+    spawned: BitSet,
     notified: BitSet,
     exited: BitSet,
     pending: Vec<(TaskId, ExecutionId)>,
@@ -28,6 +30,8 @@ impl IdentityMonitor {
                     (format!("{task} was given {exec}, not newer than the already used {}", self.newest.map_or(0, |n| n.0)), vec![format!("{task}"), format!("{exec}")])
                 });
                 self.newest = self.newest.max(Some(*exec));
+                let new_task = self.spawned.insert(task.0);
+                c.check(Invariant::IdentityNeverReused, new_task, || (format!("{task} was spawned a second time (as {exec})"), vec![format!("{task}"), format!("{exec}")]));
             }
             Observation::IdentityCreated { exec } => {
                 let fresh = self.newest.is_none_or(|n| *exec > n);

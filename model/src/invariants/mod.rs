@@ -17,7 +17,7 @@
 //! | `cap.no_use_after_owner_death` | a dead owner's non-durable capabilities are invalid and never used; durable ones stay valid ("Lifetime Rules", "Security Properties" 3) |
 //! | `cap.no_forgery` | only kernel-minted capabilities are used, and each id is minted once ("Security Properties" 1) |
 //! | `cap.audit_matches_table` | replaying the audit log rebuilds the authority table ("Audit Trail") |
-//! | `identity.never_reused` | execution ids are never reused ("Execution Identity" contract) |
+//! | `identity.never_reused` | execution ids are never reused ("Execution Identity" contract), and task ids are unique ("Task Spawning" contract) |
 //! | `identity.one_exit_notification` | every termination yields exactly one exit notification ("Exit Notifications" contract) |
 //! | `registry.consistent` | no lookup returns a channel of a dead or unregistered service; a dead task's services are gone ("Resilience": registry consistency) |
 //! | `lifecycle.valid_transition` | supervisors move children only along allowed lifecycle transitions ("Lifecycle States") |

@@ -17,7 +17,14 @@
 //!   (otherwise `InsufficientAuthority`). Channel capabilities are ordinary capabilities: they can
 //!   be delegated, dropped and are invalidated when the owner dies.
 //! - Receive is a poll here (`Err(Timeout)` when the queue is empty); blocking with a timeout is
-//!   done by the event loop, which parks the task until a message arrives or the deadline passes.
+//!   done by the event loop, which parks the task until a message arrives or the deadline passes
+//!   (for behaviours and for blocking `Receive` steps alike).
+//! - Durable capabilities of a dead task are re-bound to its restarted successor and audited as
+//!   `Rebound` (not `Delegated`: nobody delegated them).
+//! - `validity` answers "may this task use this capability now?" without auditing or counting it
+//!   (the `IsValid` step); every operation still validates and audits as above.
+//! - Counters per task (in the task records) and per service (a vector by service symbol) are
+//!   plain indexed increments; scenario expectations read them after the run.
 //! - Receive faults only apply to receives that would return a message.
 //! - A task's services are deregistered when it terminates. This is how the model reads "no
 //!   global namespace pollution": the registry maps `ServiceId`s (not paths) to channels, a name
@@ -44,10 +51,10 @@ use crate::error::KernelError;
 use crate::fault::{FaultPlan, MessageFault};
 use crate::identity::{ExitNotification, ExitReason, IdentityKind, IdentityMetadata, TrustDomain};
 use crate::ids::{CapId, ChannelId, ExecutionId, IdCounter, MessageId, TaskId};
-use crate::message::{MessageEnvelope, ServiceId};
+use crate::message::{Compatibility, MessageEnvelope, ServiceId};
 use crate::names::{well_known, Names, Symbol};
 use crate::observation::{FaultKind, Observation};
-use crate::stats::RunStats;
+use crate::stats::{RunStats, ServiceStats, TaskStats};
 use crate::time::Instant;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
@@ -89,6 +96,8 @@ pub struct TaskRecord {
     pub services: Vec<ServiceId>,
     /// Messages this task received.
     pub received: u64,
+    /// The task's other counters (scenario expectations bound them per task name).
+    pub stats: TaskStats,
 }
 
 impl TaskRecord {
@@ -203,6 +212,19 @@ pub struct SimulatedKernel {
     /// Tasks a lifecycle fault wants crashed (applied by the loop at the end of the current step).
     pub pending_crashes: Vec<(TaskId, String)>,
     pub stats: RunStats,
+    /// Counters per service, by service symbol.
+    services: Vec<ServiceStats>,
+    /// Blocking `Receive` steps that completed during the current event (collected by the loop).
+    pub finished_steps: Vec<FinishedStep>,
+}
+
+/// A blocking `Receive` step that completed when its task resumed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FinishedStep {
+    pub step: u32,
+    pub result: Result<(), crate::error::KernelErrorKind>,
+    /// The message received, if any.
+    pub message: Option<MessageEnvelope>,
 }
 
 impl SimulatedKernel {
@@ -234,6 +256,8 @@ impl SimulatedKernel {
             timers: Vec::new(),
             pending_crashes: Vec::new(),
             stats: RunStats::default(),
+            services: Vec::new(),
+            finished_steps: Vec::new(),
         }
     }
 
@@ -399,6 +423,7 @@ impl SimulatedKernel {
             inbox: Vec::new(),
             services: Vec::new(),
             received: 0,
+            stats: TaskStats::default(),
         });
         self.exec_owner.insert(exec, id);
         if self.newest_by_name.len() <= name_symbol.index() {
@@ -485,8 +510,10 @@ impl SimulatedKernel {
         let parent_task = self.tasks[task.index()].identity.parent_id.and_then(|p| self.exec_owner.get(&p).copied());
         for _ in 0..copies {
             self.exit_log.push(notification.clone());
+            self.stats.exit_notifications += 1;
             self.observe(Observation::ExitNotified { task, exec });
             if let Some(parent) = parent_task.filter(|p| self.is_alive(*p)) {
+                self.task_mut(parent).stats.exit_notifications += 1;
                 self.task_mut(parent).inbox.push(notification.clone());
                 self.wake(parent, WakeCause::ChildExit, None);
             }
@@ -595,6 +622,7 @@ impl SimulatedKernel {
         message.id = id;
         message.source = Some(by);
         self.stats.messages_sent += 1;
+        self.tasks[by.index()].stats.messages_sent += 1;
         self.observe(Observation::MessageSent { msg: id, channel, by });
         match fault {
             Some(MessageFault::Drop) => self.drop_message(id, channel),
@@ -733,6 +761,7 @@ impl SimulatedKernel {
             self.registry.resize(service.0.index() + 1, None);
         }
         self.registry[service.0.index()] = Some(Registration { channel, task: by });
+        self.service_stats_mut(service).registrations += 1;
         self.task_mut(by).services.push(service);
         self.channels[channel.index()].services.push(service);
         debug_assert_eq!(self.registration(&service).map(|r| (r.channel, r.task)), Some((channel, by)), "a registration is visible at once");
@@ -746,9 +775,11 @@ impl SimulatedKernel {
             return Err(KernelError::InsufficientAuthority);
         }
         let Some(reg) = self.registration(service) else {
+            self.service_stats_mut(*service).failed_lookups += 1;
             return Err(KernelError::ServiceNotFound(String::from(service.name(&self.names))));
         };
         let channel = reg.channel;
+        self.service_stats_mut(*service).lookups += 1;
         self.observe(Observation::ServiceLookedUp { service: *service, channel, by });
         Ok(channel)
     }
@@ -819,8 +850,21 @@ impl SimulatedKernel {
         let durable: Vec<CapId> =
             self.table.owned_by(dead).filter(|c| self.table.entry(*c).is_some_and(|e| e.durable && e.status == crate::capability::CapStatus::Valid)).collect();
         for cap in durable {
-            self.move_capability(cap, dead, successor);
+            self.rebind_capability(cap, dead, successor);
         }
+    }
+
+    /// Moves a durable capability of a dead task to its successor, audited as `Rebound` (the
+    /// successor runs the same spec, so the trust domain does not change).
+    fn rebind_capability(&mut self, cap: CapId, dead: TaskId, successor: TaskId) {
+        self.table.transfer(cap, successor, self.bugs.has(PlantedBug::DelegateKeepsSource));
+        self.audit(CapabilityEvent::Rebound { cap, from_task: dead, to_task: successor });
+    }
+
+    /// Whether `task` may use `cap` now, and if not the first reason in the seed's order of
+    /// checks. A query: not an operation on the table, not counted, not audited.
+    pub fn validity(&self, cap: CapId, task: TaskId) -> Result<(), InvalidUseReason> {
+        self.table.validate(cap, task, |t| self.is_alive(t)).map(|_| ())
     }
 
     /// Explicitly duplicates a capability; the copy is a new capability owned by `task`.
@@ -865,5 +909,33 @@ impl SimulatedKernel {
 
     pub(crate) fn observe_external(&mut self, obs: Observation) {
         self.observe(obs);
+    }
+
+    // ----- per-task and per-service counters ------------------------------------------------
+
+    /// The counters of a task, to count something it did.
+    pub fn task_stats_mut(&mut self, task: TaskId) -> Option<&mut TaskStats> {
+        self.tasks.get_mut(task.index()).map(|t| &mut t.stats)
+    }
+
+    /// Counters per service, indexed by service symbol (services never counted are absent or zero).
+    pub fn service_stats(&self) -> &[ServiceStats] {
+        &self.services
+    }
+
+    fn service_stats_mut(&mut self, service: ServiceId) -> &mut ServiceStats {
+        let i = service.0.index();
+        if self.services.len() <= i {
+            self.services.resize(i + 1, ServiceStats::default());
+        }
+        &mut self.services[i]
+    }
+
+    /// A server of `service` decided the version check of a request sent by `requester`.
+    pub fn note_version_check(&mut self, service: ServiceId, requester: Option<TaskId>, outcome: Compatibility) {
+        self.service_stats_mut(service).versions.note(outcome);
+        if let Some(stats) = requester.and_then(|t| self.task_stats_mut(t)) {
+            stats.versions.note(outcome);
+        }
     }
 }

@@ -6,8 +6,8 @@
 use clap::{Parser, ValueEnum};
 use model::{run, RunConfig, RunReport, Scenario};
 use scenarios::{
-    check_against, load_scenario, render_audit, render_check, render_json, render_summary, render_unmet, DeterminismCheck,
-    JsonOutput,
+    check_against, load_scenario_with_source, locate_expectations, render_audit, render_check, render_json, render_summary, render_unmet,
+    DeterminismCheck, JsonOutput,
 };
 use std::io::Write;
 use std::path::PathBuf;
@@ -91,12 +91,13 @@ fn main() -> ExitCode {
 
 /// Loads, runs and reports; `Err` is a bad-input error (exit code 2).
 fn run_cli(cli: &Cli) -> Result<ExitCode, String> {
-    let scenario = load_scenario(&cli.file).map_err(|e| match replay::files::read_trace(&cli.file) {
+    let (scenario, source) = load_scenario_with_source(&cli.file).map_err(|e| match replay::files::read_trace(&cli.file) {
         Ok(_) => format!("{} is a trace, not a scenario: replay it with `cargo run --release --bin replay -- {}`", cli.file.display(), cli.file.display()),
         Err(_) => e.to_string(),
     })?;
     let seed = cli.seed.unwrap_or(scenario.seed);
-    let (report, elapsed) = timed_run(&scenario, seed);
+    let (mut report, elapsed) = timed_run(&scenario, seed);
+    locate_expectations(&mut report, &source);
     eprintln!("{}", timing_line(report.stats.events, elapsed));
     let check = cli.check_determinism.then(|| check_against(&scenario, &report));
     if cli.events_per_second {
@@ -111,7 +112,7 @@ fn run_cli(cli: &Cli) -> Result<ExitCode, String> {
         Format::Json => json_output(cli, &report, &file, check.as_ref())?,
     };
     write_stdout(&text)?;
-    Ok(exit_code(&report, check.as_ref()))
+    Ok(exit_code(&report, &file, check.as_ref()))
 }
 
 /// Records the run as a trace, streamed to the file as it goes; the recorded run must match the
@@ -195,14 +196,14 @@ fn write_stdout(text: &str) -> Result<(), String> {
 }
 
 /// 1 for an unmet expectation or a determinism mismatch (explained on stderr), else 0.
-fn exit_code(report: &RunReport, check: Option<&DeterminismCheck>) -> ExitCode {
+fn exit_code(report: &RunReport, file: &str, check: Option<&DeterminismCheck>) -> ExitCode {
     let mut failed = false;
     if let Some(check) = check.filter(|c| !c.ok) {
         eprintln!("{}", render_check(check));
         failed = true;
     }
     if !report.passed() {
-        eprint!("{}", render_unmet(report));
+        eprint!("{}", render_unmet(report, file));
         failed = true;
     }
     if failed {
