@@ -15,8 +15,9 @@ pub fn events_percentiles(state: &CampaignState) -> [u64; 4] {
     [h.value_at_quantile(0.5), h.value_at_quantile(0.9), h.value_at_quantile(0.99), h.max()]
 }
 
-/// Writes every report file.
-pub fn write_all(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Result<(), String> {
+/// Writes every report file (of the state's findings).
+pub fn write_all(dir: &Path, state: &CampaignState) -> Result<(), String> {
+    let findings = &state.findings;
     let files = [
         ("report.md", markdown(dir, state, findings)),
         ("report.html", html(dir, state, findings)),
@@ -24,7 +25,7 @@ pub fn write_all(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, 
         ("summary.json", summary(state, findings)),
     ];
     for (name, text) in files {
-        replay::files::write_atomically(&dir.join(name), text.as_bytes()).map_err(|e| e.to_string())?;
+        crate::store::write(&dir.join(name), text.as_bytes())?;
     }
     Ok(())
 }
@@ -204,5 +205,5 @@ pub fn summary(state: &CampaignState, findings: &BTreeMap<String, Finding>) -> S
         "findings": findings.values().collect::<Vec<_>>(),
         "invariant_checks": state.invariant_checks,
     });
-    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+    replay::json::to_string_pretty(&value).unwrap_or_default() + "\n"
 }

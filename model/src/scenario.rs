@@ -5,6 +5,11 @@
 //! [`Scenario::validate`] rejects names that do not resolve and impossible values before a run
 //! starts, so the engine never meets them. Its error names the offending path and, when there is
 //! one, the offending name, which the RON loader turns into a line and column.
+//!
+//! Sizes are bounded here, so a short file cannot ask for more than a run can hold: supervisors
+//! nest at most [`MAX_SUPERVISOR_DEPTH`] levels (every reader of scenarios and traces accepts that
+//! depth and no more), a run executes at most [`MAX_EVENTS`] events, and a workload starts at most
+//! [`MAX_WORKLOAD_TASKS`] tasks. Everything else a run holds grows with the events it executes.
 
 use crate::bugs::PlantedBug;
 use crate::capability::AuditKind;
@@ -18,6 +23,23 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
+
+/// Most supervisors above any task: a top-level task is at level 0, a supervisor's child one level
+/// below its supervisor. Scenario files, text traces and binary traces all accept this depth and
+/// refuse anything deeper; deep enough for any supervision tree, shallow enough that every
+/// decoder's recursion stays far from the end of a thread's stack.
+pub const MAX_SUPERVISOR_DEPTH: usize = 32;
+
+/// How the nesting limit is stated in every error about it.
+pub fn nesting_limit() -> String {
+    format!("supervisors may nest at most {MAX_SUPERVISOR_DEPTH} levels (the limit of scenarios and traces)")
+}
+
+/// Highest `limits.max_events` (the reference workload of `benches/` runs this many events).
+pub const MAX_EVENTS: u64 = 100_000_000;
+
+/// Most idle tasks a workload spawns at its start (they are all spawned at once).
+pub const MAX_WORKLOAD_TASKS: u32 = 10_000;
 
 /// A complete, seeded description of a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -418,6 +440,17 @@ impl Scenario {
         out
     }
 
+    /// How many supervisors the deepest task has above it (0 when no task is a supervisor's child).
+    pub fn supervisor_depth(&self) -> usize {
+        fn depth(spec: &TaskSpec) -> usize {
+            match &spec.behaviour {
+                Behaviour::Supervisor { children, .. } => children.iter().map(|c| 1 + depth(c)).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        self.tasks.iter().map(depth).max().unwrap_or(0)
+    }
+
     /// Services some task provides (servers and forwarders).
     pub fn provided_services(&self) -> BTreeSet<String> {
         let mut set = BTreeSet::new();
@@ -442,6 +475,9 @@ impl Scenario {
         if self.limits.max_events == 0 {
             return Err(err("limits.max_events", "expected a positive event limit", None));
         }
+        if self.limits.max_events > MAX_EVENTS {
+            return Err(err("limits.max_events", format!("expected at most {MAX_EVENTS} events"), None));
+        }
         if self.limits.max_time_ns == 0 {
             return Err(err("limits.max_time_ns", "expected a positive time limit", None));
         }
@@ -457,6 +493,14 @@ impl Scenario {
     fn validate_tasks(&self) -> Result<BTreeSet<String>, ScenarioError> {
         let mut names = BTreeSet::new();
         for (path, t) in self.all_tasks() {
+            // Each supervisor level adds one `.behaviour.children[i]` to the path.
+            let depth = path.matches(".behaviour.children[").count();
+            if depth > MAX_SUPERVISOR_DEPTH {
+                let message = format!("task `{}` sits {depth} supervisors deep: {}", t.name, nesting_limit());
+                // The top-level task (the full path is as long as the nesting is deep).
+                let top = path.split('.').next().unwrap_or_default();
+                return Err(err(top, message, Some(&t.name)));
+            }
             if t.name.is_empty() {
                 return Err(err(format!("{path}.name"), "expected a non-empty task name", None));
             }
@@ -595,6 +639,9 @@ impl Scenario {
                 .sum::<u64>();
             if w.ops > 0 && total == 0 {
                 return Err(err("workload.mix", "expected at least one operation with a positive weight", None));
+            }
+            if w.tasks > MAX_WORKLOAD_TASKS {
+                return Err(err("workload.tasks", format!("expected at most {MAX_WORKLOAD_TASKS} workload tasks"), None));
             }
             if w.domains.is_empty() {
                 return Err(err("workload.domains", "expected at least one trust domain", None));

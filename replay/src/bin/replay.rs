@@ -59,7 +59,7 @@ fn main() -> ExitCode {
         }
     };
     match args.format {
-        Format::Json => out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Json => out!("{}", replay::json::to_string_pretty(&report).unwrap_or_default()),
         Format::Text => out_raw!("{}", render(&report, &args.trace)),
     }
     ExitCode::from(if report.confirmed() { 0 } else { 1 })
@@ -105,5 +105,6 @@ fn render(r: &ReplayReport, path: &std::path::Path) -> String {
 
 /// Whether the file reads as a scenario (the usual mix-up: `replay scenarios/x.ron`).
 fn is_scenario(path: &std::path::Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| replay::text::ron_options().from_str::<model::Scenario>(&text).is_ok())
+    let Ok(bytes) = files::read_file(path, "trace") else { return false };
+    std::str::from_utf8(&bytes).is_ok_and(|text| replay::text::ron_options().from_str::<model::Scenario>(replay::text::without_bom(text)).is_ok())
 }
