@@ -168,6 +168,7 @@ add scenario "$S" --record a_directory.ron
 add scenario "$S" --record /proc/version/x.trace
 add replay
 add replay good.trace --context -1
+add replay good.trace --context 18446744073709551615
 add replay good.trace --format yaml
 add shrink
 add shrink "$B" --seed nope

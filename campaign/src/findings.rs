@@ -106,7 +106,7 @@ pub fn reconcile(campaign: &Path, spec: &RunSpec, findings: &mut BTreeMap<String
     for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if entry.path().is_dir() && !known.contains(&name) {
-            std::fs::remove_dir_all(entry.path()).map_err(|e| format!("{}: cannot remove a finding the checkpoint does not count: {e}", entry.path().display()))?;
+            remove_uncounted(&entry.path())?;
         }
     }
     for finding in findings.values_mut() {
@@ -120,6 +120,22 @@ pub fn reconcile(campaign: &Path, spec: &RunSpec, findings: &mut BTreeMap<String
         save(campaign, finding)?;
     }
     Ok(())
+}
+
+/// The files a finding folder holds.
+const FINDING_FILES: [&str; 4] = ["finding.json", "original.trace", "shrunk.ron", "shrunk.trace.ron"];
+
+/// Removes a finding folder the checkpoint does not count — only if it holds nothing but a
+/// finding's files, so a folder someone put there is never deleted.
+fn remove_uncounted(dir: &Path) -> Result<(), String> {
+    let foreign = std::fs::read_dir(dir).into_iter().flatten().flatten().find(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        !(e.path().is_file() && (FINDING_FILES.contains(&name.as_str()) || store::is_temporary(&name)))
+    });
+    if let Some(entry) = foreign {
+        return Err(format!("{}: not a finding folder of this campaign ({} does not belong in one); move it out of the campaign directory", dir.display(), entry.file_name().to_string_lossy()));
+    }
+    std::fs::remove_dir_all(dir).map_err(|e| format!("{}: cannot remove a finding the checkpoint does not count: {e}", dir.display()))
 }
 
 /// Whether a finding still needs its shrunk repro (a determinism finding has none).

@@ -134,7 +134,7 @@ fn copy_finding(from: &Path, to: &Path) -> Result<(), String> {
     for entry in entries.flatten() {
         // finding.json is written from the merged checkpoint; a temporary file is a write in flight.
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == "finding.json" || name.starts_with(replay::files::TEMPORARY_PREFIX) || !entry.path().is_file() {
+        if name == "finding.json" || crate::store::is_temporary(&name) || !entry.path().is_file() {
             continue;
         }
         let bytes = std::fs::read(entry.path()).map_err(|e| format!("{}: {e}", entry.path().display()))?;

@@ -46,6 +46,12 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether a file name is one of [`write`]'s temporary files: the prefix and six random letters or
+/// digits (`tempfile`'s naming), nothing a person would name a file of their own.
+pub fn is_temporary(name: &str) -> bool {
+    name.strip_prefix(replay::files::TEMPORARY_PREFIX).is_some_and(|rest| rest.len() == 6 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
 /// Removes the temporary files a killed session left in `dir` and its finding folders.
 pub fn remove_temporaries(dir: &Path) -> Result<(), String> {
     let findings = dir.join("findings");
@@ -53,11 +59,23 @@ pub fn remove_temporaries(dir: &Path) -> Result<(), String> {
     for folder in std::iter::once(dir.to_path_buf()).chain(std::iter::once(findings.clone())).chain(finding_dirs) {
         let Ok(entries) = std::fs::read_dir(&folder) else { continue };
         for entry in entries.flatten() {
-            let temporary = entry.file_name().to_str().is_some_and(|n| n.starts_with(replay::files::TEMPORARY_PREFIX));
-            if temporary && entry.path().is_file() {
+            if is_temporary(&entry.file_name().to_string_lossy()) && entry.path().is_file() {
                 std::fs::remove_file(entry.path()).map_err(|e| format!("{}: cannot remove a stale temporary file: {e}", entry.path().display()))?;
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_temporary;
+
+    #[test]
+    fn only_temporary_file_names_count_as_temporary() {
+        assert!(is_temporary(".tmpA1b2C3"));
+        for name in [".tmp", ".tmprc", ".tmpA1b2C3.bak", "tmpA1b2C3", ".tmp-1b2C3", "state.json"] {
+            assert!(!is_temporary(name), "{name}");
+        }
+    }
 }

@@ -95,3 +95,25 @@ fn a_large_template_keeps_the_checkpoint_small_and_changes_are_noticed() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--template scenarios [faults_drop_delay] there"), "{}", stderr(&out));
 }
+
+/// On start a campaign removes finding folders its checkpoint does not count (left by a killed
+/// batch), but never a folder with anything else in it.
+#[test]
+fn a_foreign_folder_among_the_findings_is_left_alone_and_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let camp = dir.path().join("camp");
+    let stale = camp.join("findings/cap.single_owner__capability.delegate");
+    std::fs::create_dir_all(&stale).expect("folders");
+    std::fs::write(stale.join("original.trace"), b"left by a killed batch").expect("written");
+    std::fs::write(stale.join(".tmpAb12Cd"), b"a write in flight").expect("written");
+    let out = campaign(&["run", "--dir", camp.to_str().expect("utf-8"), "--runs", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stale.exists(), "an uncounted finding folder is removed");
+    let mine = camp.join("findings/notes");
+    std::fs::create_dir_all(&mine).expect("folder");
+    std::fs::write(mine.join("todo.txt"), b"mine").expect("written");
+    let out = campaign(&["run", "--dir", camp.to_str().expect("utf-8"), "--runs", "4"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a finding folder of this campaign (todo.txt"), "{}", stderr(&out));
+    assert!(mine.join("todo.txt").exists());
+}

@@ -32,9 +32,9 @@ struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Events of context to show on each side of a divergence.
-    #[arg(long, default_value_t = 3)]
-    context: usize,
+    /// Events of context to show on each side of a divergence (0 to 100000).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    context: u64,
 }
 
 fn main() -> ExitCode {
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = match replay::replay(&trace, args.context) {
+    let report = match replay::replay(&trace, args.context as usize) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {}: {e}", args.trace.display());
