@@ -111,8 +111,9 @@ printf 'PGTRACE\x63' > version_99.trace
 head -c "$(( $(wc -c < good.trace) / 2 ))" good.trace > half.trace
 { cat good.trace; printf 'trailing'; } > trailing.trace
 head -c "$(( $(wc -c < good.trace.ron) / 2 ))" good.trace.ron > half.trace.ron
-sed 's/format_version: 1/format_version: 99/' good.trace.ron > version_99.trace.ron
-{ printf '(format_version: 1, model_version: "x", seed: 0, scenario: '; nest 40; printf ', choices: [], outcome: (events: 0, trace_hash: 0, stop: Quiescent, violation: None), events: [])'; } > deep_40.trace.ron
+sed -E 's/format_version: [0-9]+/format_version: 99/' good.trace.ron > version_99.trace.ron
+version="$(grep -m1 -o -E 'format_version: [0-9]+' good.trace.ron)"
+{ printf '(%s, model_version: "x", seed: 0, scenario: ' "$version"; nest 40; printf ', scenario_digest: "0", events: [], outcome: (events: 0, trace_hash: "0", stop: Quiescent, violation: None))'; } > deep_40.trace.ron
 # Bare-metal images that cannot boot.
 head -c 64 /dev/zero > zero_image
 cp junk.bin junk_image

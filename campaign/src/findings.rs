@@ -156,7 +156,7 @@ pub fn shrink(campaign: &Path, finding: &Finding, budget: u64, interrupt: &Atomi
             store::point(&format_args!("shrinking {}, execution {}", finding.signature, p.executions));
         }
     };
-    let shrunk = shrinker::shrink(&trace.scenario, trace.choices, trace.seed, budget, interrupt, &mut inside).map_err(|e| e.to_string())?;
+    let shrunk = shrinker::shrink(&trace.scenario, trace.choices(), trace.seed, budget, interrupt, &mut inside).map_err(|e| e.to_string())?;
     if shrunk.stopped == shrinker::StopCause::Interrupted {
         return Ok(None);
     }

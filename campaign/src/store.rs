@@ -41,7 +41,7 @@ pub fn point(what: &dyn std::fmt::Display) {
 pub fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let shown = path.display();
     point(&format_args!("before writing {shown}"));
-    replay::files::write_atomically_with(path, bytes, &mut || point(&format_args!("{shown} written, not yet renamed"))).map_err(|e| e.to_string())?;
+    replay::files::write_atomically_then(path, |w| w.write_all(bytes), &mut || point(&format_args!("{shown} written, not yet renamed"))).map_err(|e| e.to_string())?;
     point(&format_args!("after writing {shown}"));
     Ok(())
 }

@@ -212,7 +212,7 @@ pub fn kernel_main(platform: &mut arch::x86_64::Platform, command_line: &str, mo
                 continue;
             }
         };
-        let config = RunConfig { seed: trace.seed, replay_choices: Some(trace.choices.clone()), ..RunConfig::default() };
+        let config = RunConfig { seed: trace.seed, replay_choices: Some(trace.choices()), ..RunConfig::default() };
         let report = model::run(&trace.scenario, &config);
         let (verdict, invariant) = verdict(&report);
         let matched = report.trace_hash == trace.outcome.trace_hash

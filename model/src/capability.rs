@@ -20,9 +20,9 @@
 //! as a `Delegated` event from the dead task to its successor.
 
 use crate::ids::{CapId, IdCounter, TaskId};
+use crate::names::Symbol;
 use crate::time::Instant;
 use alloc::collections::{BTreeMap, BTreeSet};
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::marker::PhantomData;
 use serde::{Deserialize, Serialize};
@@ -85,8 +85,8 @@ pub enum CapStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CapEntry {
     pub id: CapId,
-    /// The capability's type tag (`"file_read"`, `"channel"`, ...): `Cap<A>` ≠ `Cap<B>`.
-    pub kind: String,
+    /// The capability's type tag (`"file_read"`, `"channel"`, ... interned): `Cap<A>` ≠ `Cap<B>`.
+    pub kind: Symbol,
     pub owner: TaskId,
     pub status: CapStatus,
     pub durable: bool,
@@ -108,12 +108,13 @@ pub enum InvalidUseReason {
     NotOwner,
 }
 
-/// An audit event (interface reference, "Audit Trail").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An audit event (interface reference, "Audit Trail"). Capability kinds and trust domains are
+/// interned names of the run ([`crate::names::Names`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CapabilityEvent {
-    Granted { cap: CapId, kind: String, to_task: TaskId, durable: bool },
+    Granted { cap: CapId, kind: Symbol, to_task: TaskId, durable: bool },
     Delegated { cap: CapId, from_task: TaskId, to_task: TaskId },
-    CrossDomainDelegation { cap: CapId, from_task: TaskId, from_domain: String, to_task: TaskId, to_domain: String },
+    CrossDomainDelegation { cap: CapId, from_task: TaskId, from_domain: Symbol, to_task: TaskId, to_domain: Symbol },
     Cloned { cap: CapId, new_cap: CapId, task: TaskId },
     Dropped { cap: CapId, task: TaskId },
     InvalidUseAttempt { cap: CapId, task: TaskId, reason: InvalidUseReason },
@@ -145,6 +146,23 @@ impl CapabilityEvent {
         }
     }
 
+    /// The event in words, with interned names resolved (`Granted { cap: cap#3, kind: "net",
+    /// to_task: task#1, durable: false }`).
+    pub fn describe(&self, names: &crate::names::Names) -> alloc::string::String {
+        use alloc::format;
+        match *self {
+            CapabilityEvent::Granted { cap, kind, to_task, durable } => {
+                format!("Granted {{ cap: {cap}, kind: {:?}, to_task: {to_task}, durable: {durable} }}", names.resolve(kind))
+            }
+            CapabilityEvent::CrossDomainDelegation { cap, from_task, from_domain, to_task, to_domain } => format!(
+                "CrossDomainDelegation {{ cap: {cap}, from_task: {from_task}, from_domain: {:?}, to_task: {to_task}, to_domain: {:?} }}",
+                names.resolve(from_domain),
+                names.resolve(to_domain)
+            ),
+            other => readable_ids(&format!("{other:?}")),
+        }
+    }
+
     /// The capability the event is about.
     pub fn cap(&self) -> CapId {
         match self {
@@ -159,8 +177,33 @@ impl CapabilityEvent {
     }
 }
 
+/// Rewrites the `Debug` form of ids (`CapId(3)`, `TaskId(1)`, ...) as their display form
+/// (`cap#3`, `task#1`, ...), for descriptions meant for people.
+pub fn readable_ids(debug: &str) -> alloc::string::String {
+    const IDS: [(&str, &str); 6] = [("CapId(", "cap#"), ("TaskId(", "task#"), ("ChannelId(", "chan#"), ("MessageId(", "msg#"), ("ExecutionId(", "exec#"), ("Instant(", "t=")];
+    let mut out = alloc::string::String::with_capacity(debug.len());
+    let mut rest = debug;
+    'scan: while !rest.is_empty() {
+        for (from, to) in IDS {
+            if let Some(tail) = rest.strip_prefix(from) {
+                let digits = tail.find(|c: char| !c.is_ascii_digit()).unwrap_or(tail.len());
+                if tail[digits..].starts_with(')') {
+                    out.push_str(to);
+                    out.push_str(&tail[..digits]);
+                    rest = &tail[digits + 1..];
+                    continue 'scan;
+                }
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 /// One timestamped audit record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub at: Instant,
     pub event: CapabilityEvent,
@@ -214,7 +257,7 @@ impl AuthorityTable {
     }
 
     /// Mints a new capability owned by `owner`.
-    pub fn mint(&mut self, kind: String, owner: TaskId, durable: bool) -> CapId {
+    pub fn mint(&mut self, kind: Symbol, owner: TaskId, durable: bool) -> CapId {
         let id = CapId(self.ids.mint());
         self.entries.push(CapEntry { id, kind, owner, status: CapStatus::Valid, durable, also_held_by: None });
         self.owned.entry(owner).or_default().insert(id);
@@ -341,5 +384,46 @@ impl ReplayedTable {
             table.apply(&record.event);
         }
         table
+    }
+}
+
+impl crate::trace_hash::Fold for CapabilityEvent {
+    /// The fixed binary form for the trace hash: a tag per variant, then the fields as words.
+    fn fold(&self, h: &mut crate::trace_hash::TraceHasher) {
+        let pair = |a: u64, b: u64| (a << 32) ^ b;
+        match *self {
+            CapabilityEvent::Granted { cap, kind, to_task, durable } => {
+                h.tag(0, pair(u64::from(kind.0), u64::from(durable)));
+                h.word(cap.0);
+                h.word(to_task.0);
+            }
+            CapabilityEvent::Delegated { cap, from_task, to_task } => {
+                h.tag(1, 0);
+                h.word(cap.0);
+                h.word(pair(from_task.0, to_task.0));
+            }
+            CapabilityEvent::CrossDomainDelegation { cap, from_task, from_domain, to_task, to_domain } => {
+                h.tag(2, pair(u64::from(from_domain.0), u64::from(to_domain.0)));
+                h.word(cap.0);
+                h.word(pair(from_task.0, to_task.0));
+            }
+            CapabilityEvent::Cloned { cap, new_cap, task } => {
+                h.tag(3, task.0);
+                h.word(cap.0);
+                h.word(new_cap.0);
+            }
+            CapabilityEvent::Dropped { cap, task } => {
+                h.tag(4, task.0);
+                h.word(cap.0);
+            }
+            CapabilityEvent::InvalidUseAttempt { cap, task, reason } => {
+                h.tag(5, pair(reason as u64, task.0));
+                h.word(cap.0);
+            }
+            CapabilityEvent::Invalidated { cap, owner } => {
+                h.tag(6, owner.0);
+                h.word(cap.0);
+            }
+        }
     }
 }

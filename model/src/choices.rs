@@ -11,6 +11,10 @@
 //! arbitrary words become uniform decisions); once the list is exhausted every draw returns 0, the
 //! simplest choice.
 //! A draw with `bound <= 1` has only one answer and consumes nothing.
+//!
+//! A replay remembers the first recorded value that was out of range for its draw
+//! ([`Choices::first_mismatch`]): such a value cannot have been recorded by a run, so a trace that
+//! holds one was edited, and replay reports it instead of silently reducing it.
 
 use alloc::vec::Vec;
 use rand_chacha::ChaCha8Rng;
@@ -31,6 +35,30 @@ pub struct Choices {
     /// Running FNV-1a digest of every value drawn (folded into each event's trace digest, so a
     /// replay with an edited choice diverges exactly at the event that drew it).
     digest: u64,
+    first_mismatch: Option<ChoiceMismatch>,
+    /// Replay only: the generator of the trace's seed, drawn in step with the list, to name the
+    /// first recorded value its seed would not have given (see [`Choices::with_seed_shadow`]).
+    shadow: Option<alloc::boxed::Box<ChaCha8Rng>>,
+    first_seed_disagreement: Option<SeedDisagreement>,
+}
+
+/// The first replayed value that differs from what the trace's seed gives at that position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedDisagreement {
+    pub position: u64,
+    pub recorded: u64,
+    pub seeded: u64,
+}
+
+/// A replayed value that a run could not have drawn: at or above the bound of its draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChoiceMismatch {
+    /// Position of the value in the choice list (0-based).
+    pub position: u64,
+    /// The value in the list.
+    pub recorded: u64,
+    /// The bound of the draw it was used for (values are in `0..bound`).
+    pub bound: u64,
 }
 
 const DIGEST_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -39,12 +67,25 @@ const DIGEST_PRIME: u64 = 0x0000_0100_0000_01b3;
 impl Choices {
     /// Choices drawn from a generator seeded with `seed`.
     pub fn seeded(seed: u64) -> Self {
-        Choices { source: Source::Seeded(alloc::boxed::Box::new(ChaCha8Rng::seed_from_u64(seed))), record: None, drawn: 0, digest: DIGEST_OFFSET }
+        Choices { source: Source::Seeded(alloc::boxed::Box::new(ChaCha8Rng::seed_from_u64(seed))), record: None, drawn: 0, digest: DIGEST_OFFSET, first_mismatch: None, shadow: None, first_seed_disagreement: None }
     }
 
     /// Choices read back from a recorded list.
     pub fn replaying(list: Vec<u64>) -> Self {
-        Choices { source: Source::Replay { list, pos: 0 }, record: None, drawn: 0, digest: DIGEST_OFFSET }
+        Choices { source: Source::Replay { list, pos: 0 }, record: None, drawn: 0, digest: DIGEST_OFFSET, first_mismatch: None, shadow: None, first_seed_disagreement: None }
+    }
+
+    /// Replay only: also draw from the generator of `seed` in step with the list, remembering
+    /// the first position where the list departs from it. For a trace recorded from that seed
+    /// (not shrunk), that position is where the trace was edited.
+    pub fn with_seed_shadow(mut self, seed: u64) -> Self {
+        self.shadow = Some(alloc::boxed::Box::new(ChaCha8Rng::seed_from_u64(seed)));
+        self
+    }
+
+    /// The first value that departs from the shadow seed (see [`Choices::with_seed_shadow`]).
+    pub fn first_seed_disagreement(&self) -> Option<SeedDisagreement> {
+        self.first_seed_disagreement
     }
 
     /// Also keep every value drawn, so the run can be written as a trace.
@@ -63,10 +104,19 @@ impl Choices {
             Source::Seeded(rng) => ((rng.next_u64() as u128 * bound as u128) >> 64) as u64,
             Source::Replay { list, pos } => {
                 let v = list.get(*pos).copied().unwrap_or(0);
+                if v >= bound && self.first_mismatch.is_none() {
+                    self.first_mismatch = Some(ChoiceMismatch { position: *pos as u64, recorded: v, bound });
+                }
                 *pos += 1;
                 v % bound
             }
         };
+        if let Some(rng) = &mut self.shadow {
+            let seeded = ((rng.next_u64() as u128 * bound as u128) >> 64) as u64;
+            if seeded != value && self.first_seed_disagreement.is_none() {
+                self.first_seed_disagreement = Some(SeedDisagreement { position: self.drawn, recorded: value, seeded });
+            }
+        }
         self.drawn += 1;
         self.digest = (self.digest ^ value).wrapping_mul(DIGEST_PRIME);
         if let Some(record) = &mut self.record {
@@ -103,5 +153,37 @@ impl Choices {
     /// The recorded values, if recording was on.
     pub fn take_record(&mut self) -> Option<Vec<u64>> {
         self.record.take()
+    }
+
+    /// Starts recording (if not already on) from the next draw.
+    pub fn record_from_now(&mut self) {
+        if self.record.is_none() {
+            self.record = Some(Vec::new());
+        }
+    }
+
+    /// The values recorded so far (empty unless recording).
+    pub fn recorded(&self) -> &[u64] {
+        self.record.as_deref().unwrap_or(&[])
+    }
+
+    /// Forgets the values recorded so far (streaming recorders take them event by event).
+    pub fn clear_recorded(&mut self) {
+        if let Some(record) = &mut self.record {
+            record.clear();
+        }
+    }
+
+    /// Replay only: values of the list not drawn (yet).
+    pub fn unread(&self) -> u64 {
+        match &self.source {
+            Source::Replay { list, pos } => list.len().saturating_sub(*pos) as u64,
+            Source::Seeded(_) => 0,
+        }
+    }
+
+    /// Replay only: the first out-of-range value met (see the module docs).
+    pub fn first_mismatch(&self) -> Option<ChoiceMismatch> {
+        self.first_mismatch
     }
 }

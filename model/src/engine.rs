@@ -7,6 +7,19 @@
 //! Per event: take it (O(log n)), let it act on the kernel, apply lifecycle crashes, schedule the
 //! timers the kernel asked for, check the invariants on the event's observations, and fold the
 //! event, its observations and the digest of the choices drawn so far into the trace hash.
+//!
+//! The hot path (DESIGN.md, "The hot path is data-oriented"): a queue entry is 32 bytes (time,
+//! sequence, and an [`Event`] of ids — a delayed message waits in the kernel's in-flight store,
+//! not in the queue); buffers are drained, never reallocated; the trace hash folds fixed-size
+//! words ([`crate::trace_hash::Fold`]). A wake-up whose parking has ended (the reply came before
+//! the timeout) is discarded when it reaches the head of the queue, before it is counted, hashed
+//! or checked: it is not an event of the run, only a number in `RunStats::ignored_wakeups`, and
+//! the run's end time is the time of its last real event.
+//!
+//! Same-instant order: events at the same virtual time run in the order they were scheduled.
+//! At the start, scenario tasks are scheduled first (in file order), then steps (in file order),
+//! then `CrashAt` faults (in plan order), then the workload's first operation; everything else is
+//! scheduled while the run goes, after everything already queued for its time.
 
 use crate::behaviour::{Ctx, Next, TaskBehaviour};
 use crate::capability::AuditKind;
@@ -19,18 +32,18 @@ use crate::ids::{CapId, ChannelId, TaskId};
 use crate::invariants::Monitors;
 use crate::kernel::{SimulatedKernel, TaskContext, TaskDescriptor, Timer, WakeCause};
 use crate::message::{MessageEnvelope, MessagePayload, SchemaVersion, ServiceId};
+use crate::names::well_known;
 use crate::observation::{FaultKind, Observation};
-use crate::report::{EventRecord, RunReport, StepResult, StopReason};
+use crate::report::{ChoiceCheck, EventRecord, RuleCount, RunReport, StepResult, StopReason};
 use crate::scenario::{Scenario, StepOp, TaskSpec};
 use crate::time::Instant;
-use crate::trace_hash::TraceHasher;
+use crate::trace_hash::{Fold, TraceHasher};
 use crate::workload::WorkloadDriver;
-use alloc::collections::{BTreeMap, BinaryHeap};
+use crate::event_queue::EventQueue;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cmp::Ordering;
-use serde::Serialize;
 
 /// How to run a scenario.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,6 +60,10 @@ pub struct RunConfig {
     pub record_events: bool,
     /// Keep the workload's operations as explicit scenario steps (for shrinking).
     pub record_workload: bool,
+    /// With `replay_choices`: also draw from the generator of `seed` in step with the list and
+    /// report the first value that departs from it (`RunReport::choice_check`), which names the
+    /// edited choice of a trace recorded from that seed.
+    pub shadow_seed: bool,
 }
 
 impl RunConfig {
@@ -61,41 +78,63 @@ pub fn run(scenario: &Scenario, config: &RunConfig) -> RunReport {
     Simulation::new(scenario, config).run()
 }
 
-/// One thing that happens at one virtual time. Its encoding is hashed into the trace: add new
-/// variants at the end only.
-#[derive(Clone, Debug, Serialize)]
+/// One thing that happens at one virtual time: a few ids, never a whole message. Its fixed
+/// binary form is hashed into the trace ([`Fold`]): new variants take new tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     /// Spawn scenario task number `task` (top-level tasks only).
     Spawn { task: u32 },
-    Wake { task: TaskId, token: u64, cause: WakeCause },
-    Deliver { channel: ChannelId, message: MessageEnvelope },
+    /// Wake task `task` for parking number `token`.
+    Wake { task: u32, token: u32, cause: WakeCause },
+    /// Enqueue the delayed message in the kernel's in-flight slot `slot` on `channel`.
+    Deliver { channel: u32, slot: u32 },
     Step { index: u32 },
     Workload,
     CrashAt { fault: u32 },
 }
 
-struct Queued {
-    at: Instant,
-    seq: u64,
-    event: Event,
+impl Fold for Event {
+    fn fold(&self, h: &mut TraceHasher) {
+        match *self {
+            Event::Spawn { task } => h.tag(0, u64::from(task)),
+            Event::Wake { task, token, cause } => h.tag(1, (u64::from(task) << 34) ^ (u64::from(token) << 2) ^ cause as u64),
+            Event::Deliver { channel, slot } => h.tag(2, (u64::from(channel) << 32) ^ u64::from(slot)),
+            Event::Step { index } => h.tag(3, u64::from(index)),
+            Event::Workload => h.tag(4, 0),
+            Event::CrashAt { fault } => h.tag(5, u64::from(fault)),
+        }
+    }
 }
 
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+const _: () = assert!(core::mem::size_of::<Event>() <= 12, "queue entries stay small");
+
+/// Receives every event of a run as it is processed (a streaming trace recorder, a replay
+/// verifier). Installed with [`Simulation::with_sink`].
+pub trait EventSink {
+    /// Whether the sink wants `what`/`effects` descriptions (they cost formatting).
+    fn wants_descriptions(&self) -> bool {
+        false
+    }
+    /// One processed event.
+    fn event(&mut self, event: &EventSummary<'_>);
+    /// Whether the run should stop now (a verifier that found a divergence).
+    fn stop(&self) -> bool {
+        false
     }
 }
-impl Eq for Queued {}
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Queued {
-    /// Reversed, so the max-heap yields the earliest (time, sequence) first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
+
+/// What a sink is told about one processed event.
+#[derive(Clone, Copy, Debug)]
+pub struct EventSummary<'a> {
+    pub index: u64,
+    /// Virtual time in nanoseconds.
+    pub at: u64,
+    /// The choices drawn during the event, in order.
+    pub choices: &'a [u64],
+    /// Trace hash after the event.
+    pub digest: u64,
+    pub what: Option<&'a str>,
+    pub effects: Option<&'a str>,
 }
 
 /// A run in progress.
@@ -103,8 +142,7 @@ pub struct Simulation<'s> {
     scenario: &'s Scenario,
     seed: u64,
     kernel: SimulatedKernel,
-    queue: BinaryHeap<Queued>,
-    next_seq: u64,
+    queue: EventQueue<Event>,
     behaviours: Vec<TaskBehaviour>,
     cap_labels: BTreeMap<String, CapId>,
     chan_labels: BTreeMap<String, ChannelId>,
@@ -116,27 +154,32 @@ pub struct Simulation<'s> {
     workload: Option<WorkloadDriver>,
     spawned: Vec<(TaskId, TaskSpec)>,
     events: u64,
+    sink: Option<&'s mut dyn EventSink>,
+    /// Keep every choice in the report (`RunConfig::record_choices`).
+    keep_choices: bool,
 }
 
 impl<'s> Simulation<'s> {
     pub fn new(scenario: &'s Scenario, config: &RunConfig) -> Self {
         let mut choices = match &config.replay_choices {
+            Some(list) if config.shadow_seed => Choices::replaying(list.clone()).with_seed_shadow(config.seed),
             Some(list) => Choices::replaying(list.clone()),
             None => Choices::seeded(config.seed),
         };
-        if config.record_choices {
+        if config.record_choices || config.record_events {
             choices = choices.recording();
         }
+        let mut kernel = SimulatedKernel::new(&scenario.faults, &scenario.bugs, choices);
+        intern_scenario_names(scenario, &mut kernel);
         let workload = scenario.workload.as_ref().map(|w| {
-            let driver = WorkloadDriver::new(w, scenario.provided_services().into_iter().collect());
+            let driver = WorkloadDriver::new(w, scenario.provided_services().into_iter().collect(), &mut kernel);
             if config.record_workload { driver.recording() } else { driver }
         });
         let mut sim = Simulation {
             scenario,
             seed: config.seed,
-            kernel: SimulatedKernel::new(&scenario.faults, &scenario.bugs, choices),
-            queue: BinaryHeap::new(),
-            next_seq: 0,
+            kernel,
+            queue: EventQueue::default(),
             behaviours: Vec::new(),
             cap_labels: BTreeMap::new(),
             chan_labels: BTreeMap::new(),
@@ -148,14 +191,23 @@ impl<'s> Simulation<'s> {
             workload,
             spawned: Vec::new(),
             events: 0,
+            sink: None,
+            keep_choices: config.record_choices,
         };
         sim.schedule_initial_events();
         sim
     }
 
+    /// Streams every processed event to `sink` (choices are recorded event by event, so memory
+    /// does not grow with the run unless `record_choices` also asks for the whole list).
+    pub fn with_sink(mut self, sink: &'s mut dyn EventSink) -> Self {
+        self.kernel.choices.record_from_now();
+        self.sink = Some(sink);
+        self
+    }
+
     fn schedule(&mut self, at: Instant, event: Event) {
-        self.queue.push(Queued { at, seq: self.next_seq, event });
-        self.next_seq += 1;
+        self.queue.push(at.0, event);
     }
 
     fn schedule_initial_events(&mut self) {
@@ -176,42 +228,61 @@ impl<'s> Simulation<'s> {
         }
     }
 
+    /// Whether a queued event would do nothing: a wake-up of a parking that has ended.
+    fn is_stale(&self, event: &Event) -> bool {
+        match *event {
+            Event::Wake { task, token, .. } => !self.kernel.wake_is_current(TaskId(u64::from(task)), token),
+            _ => false,
+        }
+    }
+
     /// Runs until quiescence, a limit, or (if so configured) the first violation.
     pub fn run(mut self) -> RunReport {
         let limits = self.scenario.limits;
         let stop = loop {
-            let Some(next) = self.queue.peek() else { break StopReason::Quiescent };
-            if next.at.0 > limits.max_time_ns {
+            let Some((at, event)) = self.queue.peek() else { break StopReason::Quiescent };
+            if self.is_stale(&event) {
+                self.queue.pop();
+                self.kernel.stats.ignored_wakeups += 1;
+                continue;
+            }
+            if at > limits.max_time_ns {
                 break StopReason::TimeLimit;
             }
             if self.events >= limits.max_events {
                 break StopReason::EventLimit;
             }
-            let queued = self.queue.pop().expect("peeked");
-            self.process(queued);
+            self.queue.pop();
+            self.process(Instant(at), event);
             if limits.stop_on_violation && !self.monitors.violations().is_empty() {
                 break StopReason::Violation;
             }
+            if self.sink.as_ref().is_some_and(|s| s.stop()) {
+                break StopReason::Interrupted;
+            }
         };
-        if stop != StopReason::Violation {
+        if !matches!(stop, StopReason::Violation | StopReason::Interrupted) {
             self.monitors.finish(self.events, self.kernel.now(), &self.kernel);
         }
         self.report(stop)
     }
 
-    fn process(&mut self, queued: Queued) {
-        self.kernel.set_now(queued.at);
-        self.hasher.feed(&(self.events, queued.at));
-        self.hasher.feed(&queued.event);
-        let described = self.event_log.is_some().then(|| describe_event(&queued.event, self.scenario));
-        match queued.event {
+    fn describing(&self) -> bool {
+        self.event_log.is_some() || self.sink.as_ref().is_some_and(|s| s.wants_descriptions())
+    }
+
+    fn process(&mut self, at: Instant, event: Event) {
+        debug_assert!(at >= self.kernel.now(), "events leave the queue in time order");
+        self.kernel.set_now(at);
+        let first_choice = self.kernel.choices.recorded().len();
+        self.hasher.word(self.events);
+        self.hasher.word(at.0);
+        self.hasher.feed(&event);
+        let described = self.describing().then(|| describe_event(&event, self.scenario));
+        match event {
             Event::Spawn { task } => self.spawn_scenario_task(task as usize),
-            Event::Wake { task, token, cause } => {
-                if self.kernel.wake_is_current(task, token) {
-                    self.run_task(task, cause);
-                }
-            }
-            Event::Deliver { channel, message } => self.kernel.deliver_delayed(channel, message),
+            Event::Wake { task, cause, .. } => self.run_task(TaskId(u64::from(task)), cause),
+            Event::Deliver { channel, slot } => self.kernel.deliver_delayed(ChannelId(u64::from(channel)), slot),
             Event::Step { index } => self.run_step(index),
             Event::Workload => self.workload_op(),
             Event::CrashAt { fault } => self.crash_at(fault as usize),
@@ -219,22 +290,38 @@ impl<'s> Simulation<'s> {
         self.apply_lifecycle_crashes();
         self.install_spawned();
         self.schedule_timers();
-        self.monitors.check_event(self.events, queued.at, &self.kernel.observations, &self.kernel);
+        self.monitors.check_event(self.events, at, &self.kernel.observations, &self.kernel);
         for obs in &self.kernel.observations {
             self.hasher.feed(obs);
         }
-        self.hasher.feed(&self.kernel.choices.digest());
-        if let Some(d) = &mut self.digests {
-            d.push(self.hasher.value());
-        }
-        if let (Some(log), Some(what)) = (&mut self.event_log, described) {
-            let effects = describe_effects(&self.kernel.observations);
-            let choices = self.kernel.choices.drawn();
-            log.push(EventRecord { index: self.events, at: queued.at.0, digest: self.hasher.value(), choices, what, effects });
-        }
+        self.hasher.word(self.kernel.choices.digest());
+        self.record_event(at, first_choice, described);
         self.kernel.observations.clear();
         self.events += 1;
         self.kernel.stats.events = self.events;
+    }
+
+    /// Hands the event to the digest list, the event log and the sink, as configured.
+    fn record_event(&mut self, at: Instant, first_choice: usize, what: Option<String>) {
+        let digest = self.hasher.value();
+        if let Some(d) = &mut self.digests {
+            d.push(digest);
+        }
+        if self.event_log.is_none() && self.sink.is_none() {
+            return;
+        }
+        let effects = what.as_ref().map(|_| describe_effects(&self.kernel.observations, self.kernel.names()));
+        let choices = &self.kernel.choices.recorded()[first_choice..];
+        let summary = EventSummary { index: self.events, at: at.0, choices, digest, what: what.as_deref(), effects: effects.as_deref() };
+        if let Some(sink) = &mut self.sink {
+            sink.event(&summary);
+        }
+        if let Some(log) = &mut self.event_log {
+            log.push(EventRecord::of(&summary));
+        }
+        if !self.keep_choices && self.event_log.is_none() {
+            self.kernel.choices.clear_recorded();
+        }
     }
 
     // ----- tasks --------------------------------------------------------------------------
@@ -252,7 +339,7 @@ impl<'s> Simulation<'s> {
         if self.behaviours.len() <= task.index() {
             self.behaviours.resize(task.index() + 1, TaskBehaviour::Idle);
         }
-        self.behaviours[task.index()] = TaskBehaviour::from_spec(&spec.behaviour);
+        self.behaviours[task.index()] = TaskBehaviour::from_spec(&spec.behaviour, &mut self.kernel);
         for grant in &spec.caps {
             if let Ok(cap) = self.kernel.grant_new_capability(task, &grant.kind, grant.durable) {
                 self.cap_labels.insert(grant.label.clone(), cap);
@@ -261,19 +348,22 @@ impl<'s> Simulation<'s> {
     }
 
     fn install_spawned(&mut self) {
-        for (task, spec) in core::mem::take(&mut self.spawned) {
+        if self.spawned.is_empty() {
+            return;
+        }
+        let mut spawned = core::mem::take(&mut self.spawned);
+        for (task, spec) in spawned.drain(..) {
             self.install(task, spec);
         }
+        self.spawned = spawned;
     }
 
     fn run_task(&mut self, task: TaskId, cause: WakeCause) {
-        let Some(slot) = self.behaviours.get_mut(task.index()) else { return };
-        let mut behaviour = core::mem::replace(slot, TaskBehaviour::Idle);
+        let Some(behaviour) = self.behaviours.get_mut(task.index()) else { return };
         let next = {
             let mut ctx = Ctx { api: TaskContext::new(&mut self.kernel, task), spawned: &mut self.spawned };
             behaviour.step(cause, &mut ctx)
         };
-        self.behaviours[task.index()] = behaviour;
         if !self.kernel.is_alive(task) {
             return;
         }
@@ -289,16 +379,21 @@ impl<'s> Simulation<'s> {
     }
 
     fn schedule_timers(&mut self) {
+        if self.kernel.timers.is_empty() {
+            return;
+        }
         let jitter = self.scenario.limits.sched_jitter_ns;
-        for timer in core::mem::take(&mut self.kernel.timers) {
+        let mut timers = core::mem::take(&mut self.kernel.timers);
+        for timer in timers.drain(..) {
             match timer {
                 Timer::Wake { task, token, cause, at } => {
                     let at = at.unwrap_or_else(|| self.kernel.now().after(crate::time::Duration(self.kernel.choices.below(jitter.saturating_add(1)))));
-                    self.schedule(at, Event::Wake { task, token, cause });
+                    self.schedule(at, Event::Wake { task: task.0 as u32, token, cause });
                 }
-                Timer::Deliver { at, channel, message } => self.schedule(at, Event::Deliver { channel, message }),
+                Timer::Deliver { at, channel, slot } => self.schedule(at, Event::Deliver { channel: channel.0 as u32, slot }),
             }
         }
+        self.kernel.timers = timers;
     }
 
     // ----- faults -------------------------------------------------------------------------
@@ -312,6 +407,9 @@ impl<'s> Simulation<'s> {
     }
 
     fn apply_lifecycle_crashes(&mut self) {
+        if self.kernel.pending_crashes.is_empty() {
+            return;
+        }
         for (task, error) in core::mem::take(&mut self.kernel.pending_crashes) {
             if self.kernel.is_alive(task) {
                 self.kernel.note_lifecycle_crash(FaultKind::CrashAfterMessages);
@@ -379,17 +477,20 @@ impl<'s> Simulation<'s> {
                 }
             }
             StepOp::Send { task, channel, action } => {
-                let msg = MessageEnvelope::new(ServiceId(String::from("step")), action.clone(), SchemaVersion::new(1, 0), MessagePayload::Empty);
+                let action = self.kernel.intern(action);
+                let msg = MessageEnvelope::new(ServiceId(well_known::STEP), action, SchemaVersion::new(1, 0), MessagePayload::Empty);
                 self.kernel.send_message(self.task(task)?, self.channel(channel)?, msg)?;
             }
             StepOp::Receive { task, channel } => {
                 self.kernel.receive_message(self.task(task)?, self.channel(channel)?)?;
             }
             StepOp::Register { task, service, channel } => {
-                self.kernel.register_service(self.task(task)?, ServiceId(service.clone()), self.channel(channel)?)?;
+                let service = self.kernel.service_id(service);
+                self.kernel.register_service(self.task(task)?, service, self.channel(channel)?)?;
             }
             StepOp::Lookup { task, service, bind } => {
-                let id = self.kernel.lookup_service(self.task(task)?, &ServiceId(service.clone()))?;
+                let service = self.kernel.service_id(service);
+                let id = self.kernel.lookup_service(self.task(task)?, &service)?;
                 if let Some(label) = bind {
                     self.chan_labels.insert(label.clone(), id);
                 }
@@ -403,6 +504,8 @@ impl<'s> Simulation<'s> {
     fn report(mut self, stop: StopReason) -> RunReport {
         let audit = self.kernel.take_audit_log();
         let audit_counts = AUDIT_KINDS.iter().map(|k| (*k, audit.count_events(|e| e.kind() == *k) as u64)).collect();
+        let injector = self.kernel.fault_injector();
+        let fault_rules = injector.tried().iter().zip(injector.fired()).map(|(&evaluated, &fired)| RuleCount { evaluated, fired }).collect();
         let mut report = RunReport {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
@@ -416,11 +519,18 @@ impl<'s> Simulation<'s> {
             audit_counts,
             trace_hash: self.hasher.value(),
             choices_drawn: self.kernel.choices.drawn(),
+            choice_check: ChoiceCheck {
+                out_of_range: self.kernel.choices.first_mismatch(),
+                seed_disagreement: self.kernel.choices.first_seed_disagreement(),
+                unread: self.kernel.choices.unread(),
+            },
             choices: self.kernel.choices.take_record(),
             event_digests: self.digests,
             event_log: self.event_log,
             workload_record: self.workload.and_then(WorkloadDriver::into_record),
             audit,
+            fault_rules,
+            names: self.kernel.names().clone(),
         };
         report.expectations = expect::evaluate(&self.scenario.expect, &report);
         report
@@ -445,8 +555,8 @@ fn describe_event(event: &Event, scenario: &Scenario) -> String {
     use alloc::format;
     match event {
         Event::Spawn { task } => format!("spawn {}", scenario.tasks.get(*task as usize).map_or("?", |t| t.name.as_str())),
-        Event::Wake { task, cause, .. } => format!("wake {task} ({cause:?})"),
-        Event::Deliver { channel, message } => format!("deliver delayed {} to {channel}", message.id),
+        Event::Wake { task, cause, .. } => format!("wake task#{task} ({cause:?})"),
+        Event::Deliver { channel, slot } => format!("deliver delayed message (slot {slot}) to chan#{channel}"),
         Event::Step { index } => format!("step {index}: {:?}", scenario.steps.get(*index as usize).map(|s| &s.op)),
         Event::Workload => String::from("workload operation"),
         Event::CrashAt { fault } => format!("crash-at fault {fault}"),
@@ -454,7 +564,7 @@ fn describe_event(event: &Event, scenario: &Scenario) -> String {
 }
 
 /// The observations of an event, abbreviated to at most 400 characters.
-fn describe_effects(observations: &[Observation]) -> String {
+fn describe_effects(observations: &[Observation], names: &crate::names::Names) -> String {
     use core::fmt::Write;
     let mut out = String::new();
     for (i, obs) in observations.iter().enumerate() {
@@ -462,7 +572,22 @@ fn describe_effects(observations: &[Observation]) -> String {
             let _ = write!(out, "; ... ({} more)", observations.len() - i);
             break;
         }
-        let _ = write!(out, "{}{obs:?}", if i == 0 { "" } else { "; " });
+        let _ = write!(out, "{}{}", if i == 0 { "" } else { "; " }, obs.describe(names));
     }
     out
+}
+
+/// Interns the scenario's names (tasks, trust domains, capability kinds, services) in file order
+/// before the first event, so the hot path meets only symbols.
+fn intern_scenario_names(scenario: &Scenario, kernel: &mut SimulatedKernel) {
+    for (_, spec) in scenario.all_tasks() {
+        kernel.intern(&spec.name);
+        kernel.intern(&spec.domain);
+        for grant in &spec.caps {
+            kernel.intern(&grant.kind);
+        }
+    }
+    for service in scenario.provided_services() {
+        kernel.intern(&service);
+    }
 }

@@ -20,7 +20,12 @@
 //!
 //! Rule evaluation: for each send (or receive), the rules whose fault applies to that operation and
 //! whose scope matches are tried in plan order; the first whose trigger fires is injected, so an
-//! operation suffers at most one message fault. Each rule counts the operations it was tried on.
+//! operation suffers at most one message fault. Each rule counts the operations it was tried on
+//! (evaluated) and those it fired on. A time-based rule (`Window`, `Periodic`) is only tried while
+//! it is active: outside its times it cannot fire and draws no choice, so skipping it changes
+//! nothing but its evaluation count. The injector indexes rules by scope and opens and closes
+//! windows as virtual time passes, so the cost of a send does not grow with the number of rules
+//! that cannot apply to it (`kernel::faults`).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -126,6 +131,29 @@ pub enum FaultTrigger {
     Chance { per_mille: u16 },
     /// Matching operations at virtual times in `[from_ns, until_ns)`.
     Window { from_ns: u64, until_ns: u64 },
+    /// Matching operations during the first `for_ns` of every `every_ns` from `from_ns` on: at
+    /// times `t >= from_ns` with `(t - from_ns) % every_ns < for_ns` (a partition that toggles, a
+    /// link that flaps). One rule, however long the run.
+    Periodic {
+        every_ns: u64,
+        for_ns: u64,
+        #[serde(default)]
+        from_ns: u64,
+    },
+}
+
+impl FaultTrigger {
+    /// Whether a time-based trigger is active at `now` (`Window`, `Periodic`); other triggers are
+    /// not time-based and are always "active" (they decide per operation).
+    pub fn active_at(&self, now: u64) -> bool {
+        match *self {
+            FaultTrigger::Window { from_ns, until_ns } => (from_ns..until_ns).contains(&now),
+            FaultTrigger::Periodic { every_ns, for_ns, from_ns } => {
+                now >= from_ns && every_ns > 0 && (now - from_ns) % every_ns < for_ns
+            }
+            _ => true,
+        }
+    }
 }
 
 /// Faults that end tasks.

@@ -108,3 +108,21 @@ impl ExitNotification {
         ExitNotification { execution_id, task_id: Some(task_id), reason, terminated_at_nanos: at.nanos() }
     }
 }
+
+impl crate::trace_hash::Fold for ExitReason {
+    /// The fixed binary form for the trace hash: a tag, then the text of failures and cancellations.
+    fn fold(&self, h: &mut crate::trace_hash::TraceHasher) {
+        match self {
+            ExitReason::Normal => h.tag(0, 0),
+            ExitReason::Failure { error } => {
+                h.tag(1, 0);
+                h.str(error);
+            }
+            ExitReason::Cancelled { reason } => {
+                h.tag(2, 0);
+                h.str(reason);
+            }
+            ExitReason::Timeout => h.tag(3, 0),
+        }
+    }
+}

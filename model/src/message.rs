@@ -2,8 +2,10 @@
 //! Envelope", "Schema Versioning", "IPC Schema Evolution Policy", "Correlation IDs").
 //!
 //! Choices where the seed is silent:
-//! - `ServiceId` is a name (a string), not a UUID: ids must be deterministic and scenario files
-//!   refer to services by name.
+//! - `ServiceId` is a name, not a UUID: ids must be deterministic and scenario files refer to
+//!   services by name. The name is interned ([`crate::names`]): a `ServiceId` is a [`Symbol`] of
+//!   the run's name table, and so is a message's `action`, so envelopes are small plain values
+//!   that never allocate.
 //! - The payload is a small typed enum instead of serialized bytes: the model only needs to know
 //!   what kind of message it is and where a reply goes (`reply_to`).
 //! - Messages carry no capabilities, although the seed says channels "can transfer
@@ -18,17 +20,25 @@
 //!   the seed's own example (`current(3,0).with_min_major(2)` rejects `1.9` as `Unsupported`).
 
 use crate::ids::{ChannelId, MessageId, TaskId};
+use crate::names::{Names, Symbol};
 use alloc::string::String;
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
-/// A service name, the key of the service registry.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ServiceId(pub String);
+/// A service name (interned), the key of the service registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ServiceId(pub Symbol);
+
+impl ServiceId {
+    /// The service's name in `names`.
+    pub fn name(self, names: &Names) -> &str {
+        names.resolve(self.0)
+    }
+}
 
 impl fmt::Display for ServiceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "service#{}", self.0 .0)
     }
 }
 
@@ -122,12 +132,12 @@ impl VersionPolicy {
         match self.check_compatibility(&received) {
             Compatibility::Compatible => None,
             Compatibility::UpgradeRequired => Some(SchemaMismatchError::UpgradeRequired {
-                service: service.clone(),
+                service: *service,
                 expected_min: SchemaVersion::new(self.min_major, 0),
                 received,
             }),
             Compatibility::Unsupported => Some(SchemaMismatchError::Unsupported {
-                service: service.clone(),
+                service: *service,
                 supported_range: self.supported_range(),
                 received,
             }),
@@ -136,7 +146,7 @@ impl VersionPolicy {
 }
 
 /// The explicit, actionable error for an unsupported schema version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SchemaMismatchError {
     /// Sender is using too old a version: upgrade the sender.
     UpgradeRequired { service: ServiceId, expected_min: SchemaVersion, received: SchemaVersion },
@@ -158,24 +168,24 @@ impl SchemaMismatchError {
             }
         }
     }
-}
 
-impl fmt::Display for SchemaMismatchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SchemaMismatchError::UpgradeRequired { service, expected_min, received } => {
-                write!(f, "service {service} requires schema {expected_min} or newer, received {received}")?
+    /// The error in words, with the service named as in `names`.
+    pub fn describe(&self, names: &Names) -> String {
+        let service = |s: &ServiceId| String::from(s.name(names));
+        let what = match self {
+            SchemaMismatchError::UpgradeRequired { service: s, expected_min, received } => {
+                alloc::format!("service {} requires schema {expected_min} or newer, received {received}", service(s))
             }
-            SchemaMismatchError::Unsupported { service, supported_range: (low, high), received } => {
-                write!(f, "service {service} supports schemas {low} to {high}, received {received}")?
+            SchemaMismatchError::Unsupported { service: s, supported_range: (low, high), received } => {
+                alloc::format!("service {} supports schemas {low} to {high}, received {received}", service(s))
             }
-        }
-        write!(f, ": {}", self.remediation())
+        };
+        alloc::format!("{what}: {}", self.remediation())
     }
 }
 
 /// What a message carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MessagePayload {
     /// No content (notifications, workload traffic).
     Empty,
@@ -191,12 +201,13 @@ pub enum MessagePayload {
 }
 
 /// A message in flight or in a channel queue.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageEnvelope {
     pub id: MessageId,
     pub destination: ServiceId,
     pub source: Option<TaskId>,
-    pub action: String,
+    /// What the message asks for (interned, see [`crate::names::well_known`]).
+    pub action: Symbol,
     pub schema_version: SchemaVersion,
     pub correlation_id: Option<MessageId>,
     pub payload: MessagePayload,
@@ -205,7 +216,7 @@ pub struct MessageEnvelope {
 impl MessageEnvelope {
     /// A new envelope. The id is a placeholder until the kernel stamps it at send time (ids are
     /// minted by the kernel's counter so they are unique and ordered).
-    pub fn new(destination: ServiceId, action: String, schema_version: SchemaVersion, payload: MessagePayload) -> Self {
+    pub fn new(destination: ServiceId, action: Symbol, schema_version: SchemaVersion, payload: MessagePayload) -> Self {
         MessageEnvelope {
             id: MessageId(u64::MAX),
             destination,

@@ -12,6 +12,7 @@ use crate::ids::{CapId, ChannelId, ExecutionId, MessageId, TaskId};
 use crate::lifecycle::LifecycleState;
 use crate::message::ServiceId;
 use crate::time::Instant;
+use crate::trace_hash::{Fold, TraceHasher};
 use serde::{Deserialize, Serialize};
 
 /// The kinds of injected fault, for counting.
@@ -28,8 +29,8 @@ pub enum FaultKind {
 
 /// One effect of a kernel operation.
 ///
-/// The trace hash encodes each observation with postcard, which writes the variant's index: add
-/// new variants at the end only, or every recorded trace stops replaying.
+/// The trace hash folds each observation's fixed binary form ([`Fold`]), which starts with a tag
+/// per variant: new variants take new tags, or every recorded trace stops replaying.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Observation {
     TaskSpawned { task: TaskId, exec: ExecutionId, parent: Option<ExecutionId> },
@@ -90,6 +91,122 @@ impl Observation {
             Observation::Lifecycle { .. } => "supervision",
             Observation::FaultInjected(_) => "fault",
             Observation::StepDone { .. } => "step",
+        }
+    }
+}
+
+/// `Some(x)` as `x`, `None` as `u64::MAX` (ids never reach it).
+fn opt(value: Option<u64>) -> u64 {
+    value.unwrap_or(u64::MAX)
+}
+
+/// Two 32-bit-range values in one word (ids of channels and tasks, small enum indices).
+fn pair(a: u64, b: u64) -> u64 {
+    (a << 32) ^ b
+}
+
+impl Fold for Observation {
+    /// The fixed binary form: a tag word per variant (tags are stable; new variants take new
+    /// tags), then the fields as words.
+    fn fold(&self, h: &mut TraceHasher) {
+        use Observation as O;
+        match self {
+            O::TaskSpawned { task, exec, parent } => {
+                h.tag(0, task.0);
+                h.word(exec.0);
+                h.word(opt(parent.map(|p| p.0)));
+            }
+            O::TaskExited { task, exec, reason } => {
+                h.tag(1, task.0);
+                h.word(exec.0);
+                reason.fold(h);
+            }
+            O::ExitNotified { task, exec } => {
+                h.tag(2, task.0);
+                h.word(exec.0);
+            }
+            O::ChannelCreated { channel, by, cap } => {
+                h.tag(3, pair(channel.0, by.0));
+                h.word(cap.0);
+            }
+            O::MessageSent { msg, channel, by } => {
+                h.tag(4, pair(channel.0, by.0));
+                h.word(msg.0);
+            }
+            O::MessageEnqueued { msg, channel } => {
+                h.tag(5, channel.0);
+                h.word(msg.0);
+            }
+            O::MessageDropped { msg, channel } => {
+                h.tag(6, channel.0);
+                h.word(msg.0);
+            }
+            O::MessageDelayed { msg, channel, until } => {
+                h.tag(7, channel.0);
+                h.word(msg.0);
+                h.word(until.0);
+            }
+            O::MessageReordered { channel, overtaken, overtaking } => {
+                h.tag(8, channel.0);
+                h.word(overtaken.0);
+                h.word(overtaking.0);
+            }
+            O::MessageReceived { msg, channel, by } => {
+                h.tag(9, pair(channel.0, by.0));
+                h.word(msg.0);
+            }
+            O::SendFailed { channel, by } => h.tag(10, pair(channel.0, by.0)),
+            O::ReceiveFailed { channel, by, consumed } => {
+                h.tag(11, pair(channel.0, by.0));
+                h.word(opt(consumed.map(|m| m.0)));
+            }
+            O::Audit(event) => {
+                h.tag(12, 0);
+                event.fold(h);
+            }
+            O::CapUsed { cap, task } => {
+                h.tag(13, task.0);
+                h.word(cap.0);
+            }
+            O::ServiceRegistered { service, channel, task } => {
+                h.tag(14, pair(channel.0, task.0));
+                h.word(u64::from(service.0 .0));
+            }
+            O::ServiceDeregistered { service, task } => h.tag(15, pair(u64::from(service.0 .0), task.0)),
+            O::ServiceLookedUp { service, channel, by } => {
+                h.tag(16, pair(channel.0, by.0));
+                h.word(u64::from(service.0 .0));
+            }
+            O::Lifecycle { supervisor, slot, child, from, to } => {
+                h.tag(17, pair(supervisor.0, u64::from(*slot)));
+                h.word(opt(child.map(|c| c.0)));
+                h.word(pair(*from as u64, *to as u64));
+            }
+            O::FaultInjected(kind) => h.tag(18, *kind as u64),
+            O::StepDone { step, result } => {
+                let result = match result {
+                    Ok(()) => u64::MAX,
+                    Err(kind) => *kind as u64,
+                };
+                h.tag(19, pair(u64::from(*step), result & 0xffff_ffff));
+            }
+            O::IdentityCreated { exec } => h.tag(20, exec.0),
+        }
+    }
+}
+
+impl Observation {
+    /// The observation in words, with interned names resolved (for event logs and traces meant
+    /// for people; not hashed).
+    pub fn describe(&self, names: &crate::names::Names) -> alloc::string::String {
+        use alloc::format;
+        let service = |s: &ServiceId| names.resolve(s.0);
+        match self {
+            Observation::Audit(event) => format!("Audit({})", event.describe(names)),
+            Observation::ServiceRegistered { service: s, channel, task } => format!("ServiceRegistered {{ service: {:?}, channel: {channel}, task: {task} }}", service(s)),
+            Observation::ServiceDeregistered { service: s, task } => format!("ServiceDeregistered {{ service: {:?}, task: {task} }}", service(s)),
+            Observation::ServiceLookedUp { service: s, channel, by } => format!("ServiceLookedUp {{ service: {:?}, channel: {channel}, by: {by} }}", service(s)),
+            other => crate::capability::readable_ids(&format!("{other:?}")),
         }
     }
 }

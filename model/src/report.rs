@@ -20,6 +20,8 @@ pub enum StopReason {
     EventLimit,
     /// An invariant was violated and `limits.stop_on_violation` is set.
     Violation,
+    /// The event sink asked to stop (a replay that found its divergence).
+    Interrupted,
 }
 
 /// One broken invariant.
@@ -49,22 +51,53 @@ pub struct ExpectationResult {
     pub met: bool,
 }
 
-/// One processed event, as kept in event logs (traces, divergence reports).
+/// One processed event, as kept in event logs (in-memory traces, divergence reports).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRecord {
     /// Index of the event in the run (0-based).
     pub index: u64,
     /// Virtual time in nanoseconds.
     pub at: u64,
+    /// The random choices the event drew, in order.
+    pub choices: Vec<u64>,
     /// Trace hash after this event.
     pub digest: u64,
-    /// Choices drawn so far (after this event): choice number `i` was drawn by the first event
-    /// whose count exceeds `i`.
-    pub choices: u64,
-    /// What the event was.
+    /// What the event was (empty when not described).
     pub what: String,
-    /// What it did (its observations, abbreviated).
+    /// What it did (its observations, abbreviated; empty when not described).
     pub effects: String,
+}
+
+impl EventRecord {
+    /// The owned form of a streamed event summary.
+    pub fn of(summary: &crate::engine::EventSummary<'_>) -> Self {
+        EventRecord {
+            index: summary.index,
+            at: summary.at,
+            choices: summary.choices.to_vec(),
+            digest: summary.digest,
+            what: String::from(summary.what.unwrap_or("")),
+            effects: String::from(summary.effects.unwrap_or("")),
+        }
+    }
+}
+
+/// How a replayed choice list fared (all empty for seeded runs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChoiceCheck {
+    /// The first value at or above the bound of its draw (no run records such a value).
+    pub out_of_range: Option<crate::choices::ChoiceMismatch>,
+    /// The first value the run's seed would not have given (with `RunConfig::shadow_seed`).
+    pub seed_disagreement: Option<crate::choices::SeedDisagreement>,
+    /// Values of the list the run never drew.
+    pub unread: u64,
+}
+
+/// How often one message-fault rule was evaluated (in scope and active) and fired.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleCount {
+    pub evaluated: u64,
+    pub fired: u64,
 }
 
 /// The workload's operations, made explicit (see `workload::WorkloadRecord`).
@@ -92,6 +125,9 @@ pub struct RunReport {
     pub trace_hash: u64,
     /// Number of random choices drawn.
     pub choices_drawn: u64,
+    /// For replays: how the replayed choice list fared.
+    #[serde(skip)]
+    pub choice_check: ChoiceCheck,
     /// The recorded choices, when recording was requested.
     #[serde(skip)]
     pub choices: Option<Vec<u64>>,
@@ -107,6 +143,11 @@ pub struct RunReport {
     /// The capability audit log.
     #[serde(skip)]
     pub audit: AuditLog,
+    /// Per message-fault rule of the scenario, in plan order: evaluations and firings.
+    pub fault_rules: Vec<RuleCount>,
+    /// The run's name table: resolves the symbols in audit records and observations.
+    #[serde(skip)]
+    pub names: crate::names::Names,
 }
 
 impl Violation {

@@ -399,6 +399,7 @@ pub enum Counter {
     RequestsRejected,
     CapabilityOps,
     WorkloadOps,
+    IgnoredWakeups,
 }
 
 /// Why a scenario is not runnable.
@@ -671,6 +672,12 @@ impl Scenario {
                 }
                 FaultTrigger::Window { from_ns, until_ns } if from_ns > until_ns => {
                     return Err(err(format!("{path}.when"), "expected a window with from_ns <= until_ns", None));
+                }
+                FaultTrigger::Periodic { every_ns: 0, .. } => {
+                    return Err(err(format!("{path}.when"), "expected Periodic with every_ns >= 1", None));
+                }
+                FaultTrigger::Periodic { every_ns, for_ns, .. } if for_ns > every_ns => {
+                    return Err(err(format!("{path}.when"), "expected Periodic with for_ns <= every_ns (active for at most the whole period)", None));
                 }
                 _ => {}
             }

@@ -25,6 +25,9 @@ pub struct RunStats {
     pub requests_rejected: u64,
     pub capability_ops: u64,
     pub workload_ops: u64,
+    /// Wake-ups discarded because their parking had ended (a reply beat its timeout); they are
+    /// not events.
+    pub ignored_wakeups: u64,
 }
 
 impl RunStats {
@@ -49,6 +52,7 @@ impl RunStats {
             Counter::RequestsRejected => self.requests_rejected,
             Counter::CapabilityOps => self.capability_ops,
             Counter::WorkloadOps => self.workload_ops,
+            Counter::IgnoredWakeups => self.ignored_wakeups,
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::identity::{ExitReason, IdentityKind, TrustDomain};
 use crate::ids::{CapId, ChannelId, TaskId};
 use crate::kernel::{SimulatedKernel, TaskDescriptor};
 use crate::message::{MessageEnvelope, MessagePayload, SchemaVersion, ServiceId};
+use crate::names::{well_known, Symbol};
 use crate::scenario::{Behaviour, OpMix, Step, StepOp, TaskSpec, Workload};
 use crate::time::Duration;
 use alloc::format;
@@ -73,6 +74,8 @@ pub struct WorkloadDriver {
     channels: Vec<ChannelId>,
     caps: Vec<CapId>,
     services: Vec<ServiceId>,
+    /// `CAP_KINDS`, interned.
+    cap_kinds: [Symbol; 4],
     started: bool,
     record: Option<WorkloadRecord>,
 }
@@ -100,10 +103,12 @@ fn channel_label(channel: ChannelId) -> String {
 
 impl WorkloadDriver {
     /// A driver for `spec`; `services` are the scenario's services, which it may look up.
-    pub fn new(spec: &Workload, services: Vec<String>) -> Self {
+    /// Its names are interned in the kernel's name table.
+    pub fn new(spec: &Workload, services: Vec<String>, kernel: &mut SimulatedKernel) -> Self {
         let weights = weights(&spec.mix);
-        let mut all: Vec<ServiceId> = services.into_iter().map(ServiceId).collect();
-        all.extend((0..WORKLOAD_SERVICES).map(|i| ServiceId(format!("wl-svc{i}"))));
+        let mut all: Vec<ServiceId> = services.iter().map(|s| kernel.service_id(s)).collect();
+        all.extend((0..WORKLOAD_SERVICES).map(|i| kernel.service_id(&format!("wl-svc{i}"))));
+        let cap_kinds = CAP_KINDS.map(|k| kernel.intern(k));
         WorkloadDriver {
             spec: spec.clone(),
             weights,
@@ -113,6 +118,7 @@ impl WorkloadDriver {
             channels: Vec::new(),
             caps: Vec::new(),
             services: all,
+            cap_kinds,
             started: false,
             record: None,
         }
@@ -141,9 +147,10 @@ impl WorkloadDriver {
         self.draw(kernel, len as u64) as usize
     }
 
-    fn log(&mut self, kernel: &SimulatedKernel, op: StepOp) {
+    /// Records an operation as a step (only when recording: the step is built on demand).
+    fn log(&mut self, kernel: &SimulatedKernel, op: impl FnOnce(&SimulatedKernel) -> StepOp) {
         if let Some(record) = &mut self.record {
-            record.steps.push(Step { at_ns: kernel.now().0, op });
+            record.steps.push(Step { at_ns: kernel.now().0, op: op(kernel) });
         }
     }
 
@@ -254,17 +261,19 @@ impl WorkloadDriver {
             2 => ExitReason::Cancelled { reason: "workload cancel".into() },
             _ => ExitReason::Timeout,
         };
-        self.log(kernel, StepOp::Terminate { task: Self::name(kernel, task), reason: reason.clone() });
+        self.log(kernel, |kernel| StepOp::Terminate { task: Self::name(kernel, task), reason: reason.clone() });
         let _ = kernel.terminate_task_with_reason(task, reason);
     }
 
     fn grant(&mut self, kernel: &mut SimulatedKernel) {
         let Some(task) = self.any_task(kernel) else { return };
-        let kind = CAP_KINDS[self.draw_index(kernel, CAP_KINDS.len())];
+        let k = self.draw_index(kernel, CAP_KINDS.len());
         let durable = self.draw(kernel, 8) == 0;
-        let granted = kernel.grant_new_capability(task, kind, durable);
-        let label = granted.as_ref().map_or_else(|_| String::from("unused"), |c| cap_label(*c));
-        self.log(kernel, StepOp::Grant { task: Self::name(kernel, task), cap: label, kind: kind.into(), durable });
+        let granted = kernel.grant_capability_of_kind(task, self.cap_kinds[k], durable);
+        self.log(kernel, |kernel| {
+            let cap = granted.as_ref().map_or_else(|_| String::from("unused"), |c| cap_label(*c));
+            StepOp::Grant { task: Self::name(kernel, task), cap, kind: CAP_KINDS[k].into(), durable }
+        });
         if let Ok(cap) = granted {
             self.caps.push(cap);
         }
@@ -286,29 +295,30 @@ impl WorkloadDriver {
 
     fn drop_cap(&mut self, kernel: &mut SimulatedKernel) {
         let Some((cap, task)) = self.cap_and_requester(kernel) else { return };
-        self.log(kernel, StepOp::Drop { cap: cap_label(cap), task: Self::name(kernel, task) });
+        self.log(kernel, |kernel| StepOp::Drop { cap: cap_label(cap), task: Self::name(kernel, task) });
         let _ = kernel.drop_capability(cap, task);
     }
 
     fn use_cap(&mut self, kernel: &mut SimulatedKernel) {
         let Some((cap, task)) = self.cap_and_requester(kernel) else { return };
-        self.log(kernel, StepOp::Use { cap: cap_label(cap), task: Self::name(kernel, task) });
+        self.log(kernel, |kernel| StepOp::Use { cap: cap_label(cap), task: Self::name(kernel, task) });
         let _ = kernel.use_capability(cap, task);
     }
 
     fn delegate(&mut self, kernel: &mut SimulatedKernel) {
         let Some((cap, from)) = self.cap_and_requester(kernel) else { return };
         let Some(to) = self.any_task(kernel) else { return };
-        let (from_name, to_name) = (Self::name(kernel, from), Self::name(kernel, to));
-        self.log(kernel, StepOp::Delegate { cap: cap_label(cap), from: from_name, to: to_name });
+        self.log(kernel, |kernel| StepOp::Delegate { cap: cap_label(cap), from: Self::name(kernel, from), to: Self::name(kernel, to) });
         let _ = kernel.delegate_capability(cap, from, to);
     }
 
     fn clone_cap(&mut self, kernel: &mut SimulatedKernel) {
         let Some((cap, task)) = self.cap_and_requester(kernel) else { return };
         let cloned = kernel.clone_capability(cap, task);
-        let new_cap = cloned.as_ref().map_or_else(|_| String::from("unused"), |c| cap_label(*c));
-        self.log(kernel, StepOp::Clone { cap: cap_label(cap), task: Self::name(kernel, task), new_cap });
+        self.log(kernel, |kernel| {
+            let new_cap = cloned.as_ref().map_or_else(|_| String::from("unused"), |c| cap_label(*c));
+            StepOp::Clone { cap: cap_label(cap), task: Self::name(kernel, task), new_cap }
+        });
         if let Ok(copy) = cloned {
             self.caps.push(copy);
         }
@@ -318,16 +328,18 @@ impl WorkloadDriver {
         let Some(task) = self.any_task(kernel) else { return };
         let offset = self.draw(kernel, 1_000);
         let forged = CapId(kernel.authority().minted() + offset);
-        self.log(kernel, StepOp::UseForged { task: Self::name(kernel, task), id: offset });
+        self.log(kernel, |kernel| StepOp::UseForged { task: Self::name(kernel, task), id: offset });
         let _ = kernel.use_capability(forged, task);
     }
 
     fn create_channel(&mut self, kernel: &mut SimulatedKernel) {
         let Some(task) = self.any_task(kernel) else { return };
         let created = kernel.create_channel(task);
-        let labels = created.as_ref().ok().and_then(|c| kernel.channel(*c)).map(|e| (channel_label(e.id), cap_label(e.cap)));
-        let (channel, cap) = labels.map_or((String::from("unused"), None), |(ch, cap)| (ch, Some(cap)));
-        self.log(kernel, StepOp::CreateChannel { task: Self::name(kernel, task), channel, cap });
+        self.log(kernel, |kernel| {
+            let labels = created.as_ref().ok().and_then(|c| kernel.channel(*c)).map(|e| (channel_label(e.id), cap_label(e.cap)));
+            let (channel, cap) = labels.map_or((String::from("unused"), None), |(ch, cap)| (ch, Some(cap)));
+            StepOp::CreateChannel { task: Self::name(kernel, task), channel, cap }
+        });
         if let Ok(channel) = created {
             self.channels.push(channel);
             if let Some(entry) = kernel.channel(channel) {
@@ -343,14 +355,14 @@ impl WorkloadDriver {
     fn send(&mut self, kernel: &mut SimulatedKernel) {
         let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
         let data = self.draw(kernel, 1 << 16);
-        let msg = MessageEnvelope::new(ServiceId(String::from("workload")), String::from("data"), SchemaVersion::new(1, 0), MessagePayload::Data(data));
-        self.log(kernel, StepOp::Send { task: Self::name(kernel, task), channel: channel_label(channel), action: String::from("data") });
+        let msg = MessageEnvelope::new(ServiceId(well_known::WORKLOAD), well_known::DATA, SchemaVersion::new(1, 0), MessagePayload::Data(data));
+        self.log(kernel, |kernel| StepOp::Send { task: Self::name(kernel, task), channel: channel_label(channel), action: String::from("data") });
         let _ = kernel.send_message(task, channel, msg);
     }
 
     fn receive(&mut self, kernel: &mut SimulatedKernel) {
         let (Some(task), Some(channel)) = (self.any_task(kernel), self.any_channel(kernel)) else { return };
-        self.log(kernel, StepOp::Receive { task: Self::name(kernel, task), channel: channel_label(channel) });
+        self.log(kernel, |kernel| StepOp::Receive { task: Self::name(kernel, task), channel: channel_label(channel) });
         let _ = kernel.receive_message(task, channel);
     }
 
@@ -363,16 +375,17 @@ impl WorkloadDriver {
             (_, Some(owner)) => Some(owner),
         };
         let Some(task) = task else { return };
-        let service = ServiceId(format!("wl-svc{}", self.draw(kernel, WORKLOAD_SERVICES)));
-        self.log(kernel, StepOp::Register { task: Self::name(kernel, task), service: service.0.clone(), channel: channel_label(channel) });
+        let n = self.draw(kernel, WORKLOAD_SERVICES) as usize;
+        let service = self.services[self.services.len() - WORKLOAD_SERVICES as usize + n];
+        self.log(kernel, |kernel| StepOp::Register { task: Self::name(kernel, task), service: service.name(kernel.names()).into(), channel: channel_label(channel) });
         let _ = kernel.register_service(task, service, channel);
     }
 
     fn lookup(&mut self, kernel: &mut SimulatedKernel) {
         let Some(task) = self.any_task(kernel) else { return };
         let i = self.draw_index(kernel, self.services.len());
-        let service = self.services[i].clone();
-        self.log(kernel, StepOp::Lookup { task: Self::name(kernel, task), service: service.0.clone(), bind: None });
+        let service = self.services[i];
+        self.log(kernel, |kernel| StepOp::Lookup { task: Self::name(kernel, task), service: service.name(kernel.names()).into(), bind: None });
         let _ = kernel.lookup_service(task, &service);
     }
 }

@@ -66,10 +66,10 @@ fn grant_creates_a_valid_entry_and_an_audit_record() {
     let t = spawn(&mut k, "t");
     let cap = k.grant_new_capability(t, "file_read", false).unwrap();
     let entry = k.authority().entry(cap).unwrap().clone();
-    assert_eq!((entry.id, entry.kind.as_str(), entry.owner, entry.status, entry.durable), (cap, "file_read", t, CapStatus::Valid, false));
+    assert_eq!((entry.id, k.names().resolve(entry.kind), entry.owner, entry.status, entry.durable), (cap, "file_read", t, CapStatus::Valid, false));
     assert_eq!(entry.also_held_by, None);
     assert!(k.is_capability_valid(cap, t));
-    assert_eq!(events_for(&k, cap), vec![CapabilityEvent::Granted { cap, kind: "file_read".into(), to_task: t, durable: false }]);
+    assert_eq!(events_for(&k, cap), vec![CapabilityEvent::Granted { cap, kind: k.names().get("file_read").unwrap(), to_task: t, durable: false }]);
     // Ids are minted by the kernel's counter: distinct and increasing.
     let next = k.grant_new_capability(t, "file_read", false).unwrap();
     assert!(next > cap);
@@ -114,7 +114,7 @@ fn delegation_chain_leaves_only_the_last_holder() {
     assert_eq!(
         events_for(&k, cap),
         vec![
-            CapabilityEvent::Granted { cap, kind: "net".into(), to_task: a, durable: false },
+            CapabilityEvent::Granted { cap, kind: k.names().get("net").unwrap(), to_task: a, durable: false },
             CapabilityEvent::Delegated { cap, from_task: a, to_task: b },
             CapabilityEvent::Delegated { cap, from_task: b, to_task: c },
         ]
@@ -300,15 +300,15 @@ fn cross_domain_delegation_is_allowed_but_audited() {
     let audit = k.audit_log();
     assert!(audit.has_event(|e| matches!(
         e,
-        CapabilityEvent::CrossDomainDelegation { from_domain, to_domain, .. } if from_domain == "core" && to_domain == "user"
+        CapabilityEvent::CrossDomainDelegation { from_domain, to_domain, .. } if k.names().resolve(*from_domain) == "core" && k.names().resolve(*to_domain) == "user"
     )));
     assert!(audit.has_event(|e| *e
         == CapabilityEvent::CrossDomainDelegation {
             cap: cap_id,
             from_task: task1,
-            from_domain: "core".into(),
+            from_domain: k.names().get("core").unwrap(),
             to_task: task3,
-            to_domain: "user".into()
+            to_domain: k.names().get("user").unwrap()
         }));
     // The move itself is audited as an ordinary delegation too.
     assert!(audit.has_event(|e| *e == CapabilityEvent::Delegated { cap: cap_id, from_task: task1, to_task: task3 }));
@@ -332,7 +332,7 @@ fn same_domain_delegation_is_not_audited_as_cross_domain() {
     k.delegate_capability(cap_id, custom, sandboxed).unwrap();
     assert!(k.audit_log().has_event(|e| matches!(
         e,
-        CapabilityEvent::CrossDomainDelegation { from_domain, to_domain, .. } if from_domain == "core" && to_domain == "sandbox"
+        CapabilityEvent::CrossDomainDelegation { from_domain, to_domain, .. } if k.names().resolve(*from_domain) == "core" && k.names().resolve(*to_domain) == "sandbox"
     )));
 }
 
@@ -348,9 +348,9 @@ fn spawning_across_domains_with_a_capability_is_audited() {
         == CapabilityEvent::CrossDomainDelegation {
             cap,
             from_task: parent,
-            from_domain: "core".into(),
+            from_domain: k.names().get("core").unwrap(),
             to_task: handle.task_id,
-            to_domain: "user".into()
+            to_domain: k.names().get("user").unwrap()
         }));
 }
 

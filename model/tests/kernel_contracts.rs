@@ -22,8 +22,16 @@ use model::kernel::{KernelApi, SimulatedKernel, TaskContext, TaskDescriptor};
 use model::message::{MessageEnvelope, MessagePayload, SchemaVersion, ServiceId};
 use model::time::{Duration, Instant};
 
+/// Service names the tests use, interned in this order by [`kernel`], so [`svc`] can name them
+/// without the kernel at hand.
+const SERVICES: [&str; 12] = ["a", "b", "c", "client", "echo", "live-svc", "nobody", "one", "svc", "test-service", "two", "x"];
+
 fn kernel() -> SimulatedKernel {
-    SimulatedKernel::new(&FaultPlan::new(), &[], Choices::seeded(1))
+    let mut k = SimulatedKernel::new(&FaultPlan::new(), &[], Choices::seeded(1));
+    for name in SERVICES {
+        k.service_id(name);
+    }
+    k
 }
 
 /// A task spawned by the kernel itself (no spawner, no parent).
@@ -35,11 +43,12 @@ fn root(k: &mut SimulatedKernel, name: &str) -> TaskId {
 }
 
 fn svc(name: &str) -> ServiceId {
-    ServiceId(name.to_string())
+    let i = SERVICES.iter().position(|s| *s == name).expect("a service name of SERVICES");
+    ServiceId(model::names::Symbol((model::names::well_known::ALL.len() + i) as u32))
 }
 
 fn data(dest: &str, n: u64) -> MessageEnvelope {
-    MessageEnvelope::new(svc(dest), "test.data".to_string(), SchemaVersion::new(1, 0), MessagePayload::Data(n))
+    MessageEnvelope::new(svc(dest), model::names::well_known::DATA, SchemaVersion::new(1, 0), MessagePayload::Data(n))
 }
 
 fn channel_cap(k: &SimulatedKernel, ch: ChannelId) -> CapId {
@@ -184,7 +193,7 @@ fn create_channel_returns_unique_ids_and_a_channel_capability() {
         let cap = channel_cap(&k, ch);
         assert!(caps.insert(cap), "two channels share {cap}");
         let entry = k.authority().entry(cap).unwrap();
-        assert_eq!(entry.kind, "channel");
+        assert_eq!(k.names().resolve(entry.kind), "channel");
         assert_eq!(entry.owner, by);
         assert!(!entry.durable);
         assert!(k.is_capability_valid(cap, by));
@@ -216,7 +225,7 @@ fn messages_are_received_in_send_order_per_channel() {
     };
     let on1 = got(ch1);
     let on2 = got(ch2);
-    let payloads = |v: &[MessageEnvelope]| v.iter().map(|m| m.payload.clone()).collect::<Vec<_>>();
+    let payloads = |v: &[MessageEnvelope]| v.iter().map(|m| m.payload).collect::<Vec<_>>();
     assert_eq!(payloads(&on1), [1, 2, 4, 5, 7, 8].map(MessagePayload::Data).to_vec());
     assert_eq!(payloads(&on2), [0, 3, 6, 9].map(MessagePayload::Data).to_vec());
     // The kernel stamps ids (in send order) and the source.
@@ -445,14 +454,14 @@ fn responses_carry_the_request_id_as_correlation_id() {
     for seq in 0..3 {
         let ch = TaskContext::new(&mut k, client).lookup_service(svc("echo")).unwrap();
         let request =
-            MessageEnvelope::new(svc("echo"), "echo.request".into(), SchemaVersion::new(1, 0), MessagePayload::Request { reply_to: reply_ch, seq });
+            MessageEnvelope::new(svc("echo"), model::names::well_known::REQUEST, SchemaVersion::new(1, 0), MessagePayload::Request { reply_to: reply_ch, seq });
         assert_eq!(request.correlation_id, None);
         request_ids.push(k.send_message(client, ch, request).unwrap());
     }
     for _ in 0..3 {
         let request = TaskContext::new(&mut k, server).receive_message(service_ch, None).unwrap();
         let MessagePayload::Request { reply_to, seq } = request.payload else { panic!("not a request: {request:?}") };
-        let response = MessageEnvelope::new(svc("client"), "echo.response".into(), request.schema_version, MessagePayload::Response { seq })
+        let response = MessageEnvelope::new(svc("client"), model::names::well_known::REPLY, request.schema_version, MessagePayload::Response { seq })
             .with_correlation(request.id);
         TaskContext::new(&mut k, server).send_message(reply_to, response).unwrap();
     }
@@ -468,7 +477,7 @@ fn responses_carry_the_request_id_as_correlation_id() {
 #[test]
 fn with_correlation_sets_only_the_correlation_id() {
     let base = data("svc", 7);
-    let response = base.clone().with_correlation(MessageId(41));
+    let response = base.with_correlation(MessageId(41));
     assert_eq!(response.correlation_id, Some(MessageId(41)));
     assert_eq!(MessageEnvelope { correlation_id: None, ..response }, base);
 }
@@ -483,11 +492,11 @@ fn test_service_communication() {
     // Setup
     let channel = TaskContext::new(&mut kernel, task).create_channel().unwrap();
     let service_id = svc("test-service");
-    TaskContext::new(&mut kernel, task).register_service(service_id.clone(), channel).unwrap();
+    TaskContext::new(&mut kernel, task).register_service(service_id, channel).unwrap();
 
     // Test
-    let message = MessageEnvelope::new(service_id.clone(), "test.action".into(), SchemaVersion::new(1, 0), MessagePayload::Data(42));
-    let sent_id = kernel.send_message(task, channel, message.clone()).unwrap();
+    let message = MessageEnvelope::new(service_id, model::names::well_known::REQUEST, SchemaVersion::new(1, 0), MessagePayload::Data(42));
+    let sent_id = kernel.send_message(task, channel, message).unwrap();
     let received = TaskContext::new(&mut kernel, task).receive_message(channel, None).unwrap();
 
     // Assert

@@ -19,6 +19,7 @@ use model::fault::{FaultPlan, FaultScope, FaultTrigger, MessageFault, MessageFau
 use model::identity::{IdentityKind, TrustDomain};
 use model::ids::{ChannelId, MessageId, TaskId};
 use model::kernel::{KernelApi, SimulatedKernel, TaskContext, TaskDescriptor, Timer};
+use model::names::well_known;
 use model::message::{Compatibility, MessageEnvelope, MessagePayload, SchemaMismatchError, SchemaVersion, ServiceId, VersionPolicy};
 use model::time::Instant;
 
@@ -98,19 +99,19 @@ fn raised_window_asks_the_major_just_below_to_upgrade() {
 
 #[test]
 fn mismatch_errors_carry_service_range_and_received_version() {
-    let service = ServiceId("storage".into());
+    let service = ServiceId(model::names::Names::new().intern("storage"));
     let raised = VersionPolicy::current(3, 1).with_min_major(3);
     assert_eq!(raised.mismatch(&service, SchemaVersion::new(3, 0)), None);
     assert_eq!(
         raised.mismatch(&service, SchemaVersion::new(2, 4)),
-        Some(SchemaMismatchError::UpgradeRequired { service: service.clone(), expected_min: SchemaVersion::new(3, 0), received: SchemaVersion::new(2, 4) })
+        Some(SchemaMismatchError::UpgradeRequired { service, expected_min: SchemaVersion::new(3, 0), received: SchemaVersion::new(2, 4) })
     );
     let policy = VersionPolicy::current(3, 1);
     assert_eq!(policy.supported_range(), (SchemaVersion::new(2, 0), SchemaVersion::new(3, u32::MAX)));
     for received in [SchemaVersion::new(1, 9), SchemaVersion::new(4, 0)] {
         assert_eq!(
             policy.mismatch(&service, received),
-            Some(SchemaMismatchError::Unsupported { service: service.clone(), supported_range: policy.supported_range(), received })
+            Some(SchemaMismatchError::Unsupported { service, supported_range: policy.supported_range(), received })
         );
     }
     // Every incompatible version gets an error, every compatible one none.
@@ -157,7 +158,8 @@ fn rig_with(plan: FaultPlan, choices: Choices) -> Rig {
     let receiver = task(&mut k, "receiver");
     let ch = k.create_channel(receiver).unwrap();
     let plain = k.create_channel(receiver).unwrap();
-    k.register_service(receiver, ServiceId("svc".into()), ch).unwrap();
+    let svc = k.service_id("svc");
+    k.register_service(receiver, svc, ch).unwrap();
     k.timers.clear();
     Rig { k, sender, other, receiver, ch, plain }
 }
@@ -167,7 +169,7 @@ fn rig(rule: MessageFaultRule) -> Rig {
 }
 
 fn msg(n: u64) -> MessageEnvelope {
-    MessageEnvelope::new(ServiceId("svc".into()), "data".into(), SchemaVersion::new(1, 0), MessagePayload::Data(n))
+    MessageEnvelope::new(ServiceId(well_known::STEP), well_known::DATA, SchemaVersion::new(1, 0), MessagePayload::Data(n))
 }
 
 impl Rig {
@@ -183,12 +185,12 @@ impl Rig {
     fn queued(&self, ch: ChannelId) -> Vec<MessageId> {
         self.k.channel(ch).unwrap().queue.iter().map(|m| m.id).collect()
     }
-    /// Takes the delayed-delivery timers the kernel asked for.
-    fn take_deliveries(&mut self) -> Vec<(Instant, ChannelId, MessageEnvelope)> {
+    /// Takes the delayed-delivery timers the kernel asked for: `(time, channel, in-flight slot)`.
+    fn take_deliveries(&mut self) -> Vec<(Instant, ChannelId, u32)> {
         std::mem::take(&mut self.k.timers)
             .into_iter()
             .filter_map(|t| match t {
-                Timer::Deliver { at, channel, message } => Some((at, channel, message)),
+                Timer::Deliver { at, channel, slot } => Some((at, channel, slot)),
                 Timer::Wake { .. } => None,
             })
             .collect()
@@ -234,14 +236,16 @@ fn delay_holds_the_message_until_its_delivery_timer() {
     assert_eq!(r.recv(), Err(KernelError::Timeout));
     let deliveries = r.take_deliveries();
     assert_eq!(deliveries.len(), 1);
-    let (at, channel, message) = deliveries.into_iter().next().unwrap();
+    let (at, channel, slot) = deliveries.into_iter().next().unwrap();
+    let message = *r.k.in_flight().get(slot).expect("the delayed message is held in flight");
     assert_eq!((at, channel, message.id, message.source), (Instant(500), r.ch, delayed, Some(r.sender)));
     assert_eq!(message.payload, MessagePayload::Data(1));
     assert_eq!(r.k.stats.messages_delayed, 1);
 
     // A later undelayed message overtakes it.
     let prompt = r.send(2).unwrap();
-    r.k.deliver_delayed(channel, message);
+    r.k.deliver_delayed(channel, slot);
+    assert!(r.k.in_flight().is_empty(), "a delivered message leaves the in-flight store");
     assert_eq!(r.recv().unwrap().id, prompt);
     assert_eq!(r.recv().unwrap().id, delayed);
     assert_eq!(r.recv(), Err(KernelError::Timeout), "the delayed message was delivered twice");
@@ -426,7 +430,8 @@ fn scope_service_matches_channels_registered_for_the_service() {
     let fresh = r.k.create_channel(provider).unwrap();
     r.send_on(r.sender, fresh, 4).unwrap();
     assert_eq!(r.queued(fresh).len(), 1, "an unregistered channel is out of scope");
-    r.k.register_service(provider, ServiceId("svc".into()), fresh).unwrap();
+    let svc = r.k.service_id("svc");
+    r.k.register_service(provider, svc, fresh).unwrap();
     r.send_on(r.sender, fresh, 5).unwrap();
     assert_eq!(r.queued(fresh).len(), 1);
     assert_eq!(r.k.stats.messages_dropped, 3);
@@ -462,10 +467,11 @@ fn scope_task_matches_operations_of_tasks_with_that_name() {
 fn scope_service_matches_a_channel_registered_for_several_services() {
     // `FaultScope::Service(s)`: "Channels registered for this service". One channel may carry
     // several registrations (the registry allows it); each of them puts the channel in scope.
-    let svc = |s: &str| ServiceId(s.into());
     let outcome = |scope: &str, first_dies: bool| -> bool {
         let plan = FaultPlan::new().with_message_fault(MessageFaultRule { fault: MessageFault::Drop, on: FaultScope::Service(scope.into()), when: FaultTrigger::Always });
         let mut k = SimulatedKernel::new(&plan, &[], Choices::seeded(1));
+        let (one, two) = (k.service_id("one"), k.service_id("two"));
+        let svc = |s: &str| if s == "one" { one } else { two };
         let (first, second, sender) = (task(&mut k, "first"), task(&mut k, "second"), task(&mut k, "sender"));
         let ch = k.create_channel(first).unwrap();
         k.register_service(first, svc("one"), ch).unwrap();
@@ -644,9 +650,9 @@ fn envelope_encoding_is_stable() {
     let version = SchemaVersion { major: 2, minor: 1 };
     let request = MessageEnvelope {
         id: MessageId(7),
-        destination: ServiceId("echo".into()),
+        destination: ServiceId(model::names::Symbol(6)),
         source: Some(TaskId(3)),
-        action: "ping".into(),
+        action: model::names::Symbol(7),
         schema_version: version,
         correlation_id: Some(MessageId(5)),
         payload: MessagePayload::Request { reply_to: ChannelId(9), seq: 4 },
@@ -655,21 +661,21 @@ fn envelope_encoding_is_stable() {
         payload: MessagePayload::Rejected {
             seq: 4,
             error: SchemaMismatchError::Unsupported {
-                service: ServiceId("echo".into()),
+                service: ServiceId(model::names::Symbol(6)),
                 supported_range: (SchemaVersion { major: 1, minor: 0 }, version),
                 received: SchemaVersion { major: 3, minor: 0 },
             },
         },
-        ..request.clone()
+        ..request
     };
     let encode = |e: &MessageEnvelope| postcard::to_allocvec(e).expect("encodes");
     assert_eq!(encode(&request), GOLDEN_REQUEST, "the request envelope's encoding drifted");
     assert_eq!(encode(&rejected), GOLDEN_REJECTED, "the rejected envelope's encoding drifted");
 }
-/// id 7, "echo", Some(task 3), "ping", 2.1, Some(msg 5), Request { reply_to: 9, seq: 4 }.
-const GOLDEN_REQUEST: &[u8] = &[7, 4, 101, 99, 104, 111, 1, 3, 4, 112, 105, 110, 103, 2, 1, 1, 5, 1, 9, 4];
-/// The same envelope with `Rejected { seq: 4, Unsupported { "echo", (1.0, 2.1), received 3.0 } }`.
-const GOLDEN_REJECTED: &[u8] = &[7, 4, 101, 99, 104, 111, 1, 3, 4, 112, 105, 110, 103, 2, 1, 1, 5, 3, 4, 1, 4, 101, 99, 104, 111, 1, 0, 2, 1, 3, 0];
+/// id 7, service symbol 6, Some(task 3), action symbol 7, 2.1, Some(msg 5), Request { reply_to: 9, seq: 4 }.
+const GOLDEN_REQUEST: &[u8] = &[7, 6, 1, 3, 7, 2, 1, 1, 5, 1, 9, 4];
+/// The same envelope with `Rejected { seq: 4, Unsupported { service symbol 6, (1.0, 2.1), received 3.0 } }`.
+const GOLDEN_REJECTED: &[u8] = &[7, 6, 1, 3, 7, 2, 1, 1, 5, 3, 4, 1, 6, 1, 0, 2, 1, 3, 0];
 
 /// The reference: a version error MUST name the expected range, the received version and the
 /// service, and SHOULD suggest remediation (upgrade the sender, downgrade it, or wait for the
@@ -677,8 +683,9 @@ const GOLDEN_REJECTED: &[u8] = &[7, 4, 101, 99, 104, 111, 1, 3, 4, 112, 105, 110
 #[test]
 fn version_errors_name_the_versions_and_suggest_remediation() {
     let policy = VersionPolicy::current(3, 0).with_min_major(2);
-    let service = ServiceId("store".into());
-    let message = |received: SchemaVersion| policy.mismatch(&service, received).map(|e| e.to_string());
+    let mut names = model::names::Names::new();
+    let service = ServiceId(names.intern("store"));
+    let message = |received: SchemaVersion| policy.mismatch(&service, received).map(|e| e.describe(&names));
     let too_new = message(SchemaVersion { major: 4, minor: 0 }).expect("4.0 is unsupported");
     assert!(too_new.contains("store") && too_new.contains("4.0") && too_new.contains("downgrade the sender"), "{too_new}");
     let too_old = message(SchemaVersion { major: 1, minor: 9 }).expect("1.9 is rejected");

@@ -4,7 +4,8 @@
 
 use crate::text;
 use model::scenario::{nesting_limit, MAX_SUPERVISOR_DEPTH};
-use model::trace::{Trace, TraceError, BINARY_MAGIC};
+use model::trace::{BinaryWriter, ByteSink, Trace, TraceError, TraceHeader, TraceOutcome, BINARY_MAGIC, MODEL_VERSION};
+use model::{RunConfig, RunReport, Scenario, Simulation};
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -99,6 +100,17 @@ fn decode_either(path: &Path, bytes: &[u8]) -> Result<Trace, FileError> {
     Ok(trace)
 }
 
+/// Replays a trace file: a binary trace is verified record by record straight from its bytes
+/// (memory independent of the number of events), a text trace is parsed, then replayed.
+pub fn replay_file(path: &Path, context: usize) -> Result<crate::ReplayReport, FileError> {
+    let bytes = read_file(path, "trace")?;
+    if looks_binary(&bytes) {
+        return crate::verify::replay_binary(&bytes, context).map_err(|e| error(path, e));
+    }
+    let trace = decode(path, &bytes)?;
+    crate::verify::replay(&trace, context).map_err(|e| error(path, e))
+}
+
 /// Writes a trace atomically, in the encoding the extension asks for.
 pub fn write_trace(path: &Path, trace: &Trace) -> Result<(), FileError> {
     let bytes = if is_text_path(path) { text::to_text(trace).into_bytes() } else { trace.to_binary() };
@@ -108,13 +120,19 @@ pub fn write_trace(path: &Path, trace: &Trace) -> Result<(), FileError> {
 /// Writes bytes to `path` through a temporary file in the same folder and a rename, creating
 /// the folder first if it does not exist yet.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
-    write_atomically_with(path, bytes, &mut || ())
+    write_atomically_with(path, |w| w.write_all(bytes))
 }
 
-/// [`write_atomically`], calling `before_rename` once the temporary file is complete and just
-/// before it is renamed into place: the instant at which a kill leaves a temporary file behind
-/// (the campaign's kill-anywhere test stops there on purpose).
-pub fn write_atomically_with(path: &Path, bytes: &[u8], before_rename: &mut dyn FnMut()) -> Result<(), FileError> {
+/// Writes `path` atomically with what `fill` writes (buffered): a temporary file in the same
+/// folder, synced, then renamed into place. A crash or an error leaves no partial file behind.
+pub fn write_atomically_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), FileError> {
+    write_atomically_then(path, fill, &mut || ())
+}
+
+/// [`write_atomically_with`], calling `before_rename` once the temporary file is complete and
+/// just before it is renamed into place: the instant at which a kill leaves a temporary file
+/// behind (the campaign's kill-anywhere test stops there on purpose).
+pub fn write_atomically_then(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>, before_rename: &mut dyn FnMut()) -> Result<(), FileError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -127,12 +145,15 @@ pub fn write_atomically_with(path: &Path, bytes: &[u8], before_rename: &mut dyn 
     }
     std::fs::create_dir_all(dir).map_err(|e| error(path, format!("cannot create the folder {}: {e}", dir.display())))?;
     // The io error of `tempfile` names the random temporary path; say which folder instead.
-    let mut tmp = tempfile::Builder::new().prefix(TEMPORARY_PREFIX).tempfile_in(dir).map_err(|e| {
+    let tmp = tempfile::Builder::new().prefix(TEMPORARY_PREFIX).tempfile_in(dir).map_err(|e| {
         let message = e.to_string();
         let cause = message.split(" at path ").next().unwrap_or_default();
         error(path, format!("cannot create a file in {}: {cause}", dir.display()))
     })?;
-    tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).map_err(|e| error(path, format!("cannot write: {e}")))?;
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+    fill(&mut buffered).and_then(|()| buffered.flush()).map_err(|e| error(path, format!("cannot write: {e}")))?;
+    drop(buffered);
+    tmp.as_file().sync_all().map_err(|e| error(path, format!("cannot write: {e}")))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -147,3 +168,61 @@ pub fn write_atomically_with(path: &Path, bytes: &[u8], before_rename: &mut dyn 
 /// How the temporary files of [`write_atomically`] begin (a kill can leave one behind; a tool that
 /// owns its folder, like a campaign, removes them on start).
 pub const TEMPORARY_PREFIX: &str = ".tmp";
+
+/// Bytes to a writer, keeping the first error (a [`ByteSink`] cannot fail as it goes).
+struct WriterSink<'w> {
+    out: &'w mut dyn Write,
+    error: Option<std::io::Error>,
+    bytes: u64,
+}
+
+impl ByteSink for WriterSink<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
+        if self.error.is_none() {
+            if let Err(e) = self.out.write_all(bytes) {
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+impl WriterSink<'_> {
+    fn result(self) -> std::io::Result<()> {
+        self.error.map_or(Ok(()), Err)
+    }
+}
+
+/// What a streamed recording wrote.
+#[derive(Clone, Debug)]
+pub struct Recording {
+    pub report: RunReport,
+    /// Size of the trace file in bytes.
+    pub bytes: u64,
+}
+
+/// Runs `scenario` with `seed` and streams its trace to `path` as the run goes (text if the
+/// extension asks for it, else binary), atomically. Memory does not grow with the run.
+pub fn record_to_file(path: &Path, scenario: &Scenario, seed: u64) -> Result<Recording, FileError> {
+    let mut result = None;
+    write_atomically_with(path, |out| {
+        let mut sink = WriterSink { out, error: None, bytes: 0 };
+        let report = if is_text_path(path) {
+            let mut writer = text::TextWriter::start(|s: &str| sink.put(s.as_bytes()), MODEL_VERSION, seed, scenario);
+            let report = Simulation::new(scenario, &RunConfig::seeded(seed)).with_sink(&mut writer).run();
+            let _ = writer.finish(&TraceOutcome::of(&report));
+            report
+        } else {
+            let header = TraceHeader { model_version: MODEL_VERSION.into(), seed, scenario: scenario.clone(), scenario_digest: model::trace::scenario_digest(scenario) };
+            let mut writer = BinaryWriter::start(&mut sink, &header);
+            let report = Simulation::new(scenario, &RunConfig::seeded(seed)).with_sink(&mut writer).run();
+            writer.finish(&TraceOutcome::of(&report));
+            report
+        };
+        let bytes = sink.bytes;
+        sink.result()?;
+        result = Some(Recording { report, bytes });
+        Ok(())
+    })?;
+    result.ok_or_else(|| error(path, "internal error: the recording did not finish"))
+}

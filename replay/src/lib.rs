@@ -15,13 +15,14 @@ pub mod text;
 pub mod verify;
 
 pub use model::trace::{Trace, TraceError, TraceOutcome};
-pub use verify::{replay, Divergence, ReplayReport};
+pub use verify::{replay, replay_binary, Divergence, ReplayReport};
 
 use model::{RunConfig, RunReport, Scenario};
 
-/// Runs `scenario` with `seed`, recording everything a trace needs.
+/// Runs `scenario` with `seed`, recording everything a trace needs, in memory (for short runs;
+/// [`files::record_to_file`] streams a long one to disk).
 pub fn record(scenario: &Scenario, seed: u64) -> (Trace, RunReport) {
-    let config = RunConfig { seed, record_choices: true, record_digests: true, record_events: true, ..RunConfig::default() };
+    let config = RunConfig { seed, record_events: true, ..RunConfig::default() };
     let report = model::run(scenario, &config);
     (Trace::from_run(scenario, seed, &report), report)
 }

@@ -27,9 +27,10 @@ fn what_is_not_a_trace_is_named_for_what_it_is() {
         (Path::new("/dev/zero").to_path_buf(), "is larger than 1024 MiB".to_string()),
     ];
     for n in 1..=7 {
-        cases.push((write(&format!("cut{n}.trace"), &b"PGTRACE"[..n]), "file is too short to be a trace".to_string()));
+        cases.push((write(&format!("cut{n}.trace"), &b"PGTRACE"[..n]), "file is too short to be a binary trace".to_string()));
     }
-    cases.push((write("cut8.trace", b"PGTRACE\x01"), "corrupted or truncated trace".to_string()));
+    let version = model::trace::TRACE_FORMAT_VERSION as u8;
+    cases.push((write("cut8.trace", &[&b"PGTRACE"[..], &[version]].concat()), "corrupted or truncated trace".to_string()));
     for (path, wanted) in cases {
         let err = files::read_trace(&path).expect_err("not a trace").to_string();
         assert!(err.contains(&wanted), "{}: {err}", path.display());

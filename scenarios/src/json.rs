@@ -3,9 +3,9 @@
 
 use crate::determinism::DeterminismCheck;
 use crate::summary::reproduce_command;
-use model::capability::AuditRecord;
 use model::RunReport;
 use serde::Serialize;
+use serde_json::Value;
 
 /// The JSON document the binary prints with `--format json`.
 #[derive(Serialize)]
@@ -21,9 +21,27 @@ pub struct JsonOutput<'a> {
     /// The command that re-runs this exact run.
     pub reproduce: String,
     pub determinism_check: Option<&'a DeterminismCheck>,
-    /// The capability audit log, present with `--audit`.
+    /// The capability audit log, present with `--audit` (see [`audit_json`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub audit_log: Option<&'a [AuditRecord]>,
+    pub audit_log: Option<Value>,
+}
+
+/// The audit log of `report` as JSON, with interned names (capability kinds, trust domains)
+/// written as the strings they stand for.
+pub fn audit_json(report: &RunReport) -> Value {
+    let mut value = serde_json::to_value(report.audit.records()).unwrap_or(Value::Null);
+    for record in value.as_array_mut().into_iter().flatten() {
+        let Some(fields) = record.pointer_mut("/event").and_then(Value::as_object_mut).and_then(|e| e.values_mut().next()).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for key in ["kind", "from_domain", "to_domain"] {
+            if let Some(symbol) = fields.get(key).and_then(Value::as_u64) {
+                let name = report.names.resolve(model::names::Symbol(symbol as u32));
+                fields.insert(key.to_string(), Value::String(name.to_string()));
+            }
+        }
+    }
+    value
 }
 
 impl<'a> JsonOutput<'a> {

@@ -19,7 +19,7 @@ mod summary;
 
 pub use determinism::{check_against, compare_runs, render_check, DeterminismCheck};
 pub use error::LoadError;
-pub use json::{render_json, JsonOutput};
+pub use json::{audit_json, render_json, JsonOutput};
 pub use load::{load_scenario, parse_scenario, parse_unvalidated, ron_options};
 pub use summary::{format_ms, render_audit, render_summary, render_unmet, reproduce_command, verdict};
 

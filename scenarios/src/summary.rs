@@ -47,6 +47,7 @@ fn stop_text(stop: StopReason) -> &'static str {
         StopReason::TimeLimit => "TimeLimit (virtual time limit reached)",
         StopReason::EventLimit => "EventLimit (event limit reached)",
         StopReason::Violation => "Violation (stopped at the first violation)",
+        StopReason::Interrupted => "Interrupted (the run's observer stopped it)",
     }
 }
 
@@ -114,6 +115,7 @@ fn counters(out: &mut String, report: &RunReport) {
     );
     row(out, "capabilities", format!("{} ops", s.capability_ops));
     row(out, "workload", format!("{} ops", s.workload_ops));
+    row(out, "wake-ups", format!("{} ignored (their parking had ended)", s.ignored_wakeups));
     out.push_str("\naudit events (kind, count)\n");
     let audit: Vec<(String, u64)> = report.audit_counts.iter().map(|(k, n)| (format!("{k:?}"), *n)).collect();
     table(out, &audit);
@@ -168,7 +170,7 @@ pub fn render_audit(report: &RunReport) -> String {
     let records = report.audit.records();
     let mut out = format!("audit log ({} records)\n", records.len());
     for r in records {
-        out.push_str(&format!("  {:>16} {:?}\n", r.at.to_string(), r.event));
+        out.push_str(&format!("  {:>16} {}\n", r.at.to_string(), r.event.describe(&report.names)));
     }
     out
 }

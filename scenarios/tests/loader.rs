@@ -102,7 +102,7 @@ fn files_that_are_not_scenarios_are_named_for_what_they_are() {
         (dir.path().to_path_buf(), "is a directory, not a scenario file"),
         (binary, "is a trace, not a scenario: replay it with"),
         (text, "is a trace, not a scenario: replay it with"),
-        (write("cut.trace", b"PGT"), "is a binary trace, not a scenario (and a broken one: file is too short to be a trace)"),
+        (write("cut.trace", b"PGT"), "is a binary trace, not a scenario (and a broken one: file is too short to be a binary trace"),
         (write("junk.bin", &[0xff, 0x00, 0x9c, 0x80]), "not a scenario: the file is not UTF-8 text"),
         (write("bom_bad.ron", b"\xef\xbb\xbf(name: 3)"), "1:7: Expected string"),
         (Path::new("/dev/zero").to_path_buf(), "is larger than 1024 MiB"),

@@ -82,7 +82,7 @@ fn sibling_trace(scenario: &Path) -> Option<PathBuf> {
 fn check_with_recorded_choices(path: &Path, trace_path: &Path) {
     let scenario = load_scenario(path).unwrap_or_else(|e| panic!("{e}"));
     let trace = replay::files::read_trace(trace_path).unwrap_or_else(|e| panic!("{e}"));
-    let config = RunConfig { replay_choices: Some(trace.choices.clone()), ..RunConfig::seeded(trace.seed) };
+    let config = RunConfig { replay_choices: Some(trace.choices()), ..RunConfig::seeded(trace.seed) };
     let report = run(&scenario, &config);
     let unmet: Vec<_> = report.expectations.iter().filter(|e| !e.met).collect();
     assert!(unmet.is_empty(), "{} with the choices of {}: unmet expectations {unmet:#?}", path.display(), trace_path.display());

@@ -11,8 +11,9 @@ use model::{run, RunConfig};
 use scenarios::{parse_scenario, render_audit, render_summary, reproduce_command};
 
 fn report() -> RunReport {
+    let mut names = model::names::Names::new();
     let mut audit = AuditLog::default();
-    audit.push(Instant(1_000), CapabilityEvent::Granted { cap: CapId(0), kind: "file_read".into(), to_task: TaskId(0), durable: false });
+    audit.push(Instant(1_000), CapabilityEvent::Granted { cap: CapId(0), kind: names.intern("file_read"), to_task: TaskId(0), durable: false });
     audit.push(Instant(2_500), CapabilityEvent::Delegated { cap: CapId(0), from_task: TaskId(0), to_task: TaskId(1) });
     let scenario = parse_scenario("(name: \"empty\")", "empty.ron").expect("valid");
     let mut r = run(&scenario, &RunConfig::seeded(9));
@@ -38,6 +39,7 @@ fn report() -> RunReport {
     r.trace_hash = 0x0123_4567_89ab_cdef;
     r.choices_drawn = 3;
     r.audit = audit;
+    r.names = names;
     r
 }
 

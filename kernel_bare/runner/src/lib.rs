@@ -276,7 +276,7 @@ pub fn run(options: &Options) -> Result<Summary, String> {
         }
     }
     for (name, trace) in &plan.traces {
-        let config = RunConfig { seed: trace.seed, replay_choices: Some(trace.choices.clone()), ..RunConfig::default() };
+        let config = RunConfig { seed: trace.seed, replay_choices: Some(trace.choices()), ..RunConfig::default() };
         let report = host_run(&trace.scenario, &config);
         expected.push(Row::of("trace", name, trace.seed, &report));
     }
@@ -302,7 +302,7 @@ pub fn run(options: &Options) -> Result<Summary, String> {
         let path = module_dir.join(file);
         std::fs::write(&path, trace.to_binary()).map_err(|e| format!("{}: {e}", path.display()))?;
         modules.push(path);
-        let config = RunConfig { seed: trace.seed, replay_choices: Some(trace.choices.clone()), ..RunConfig::default() };
+        let config = RunConfig { seed: trace.seed, replay_choices: Some(trace.choices()), ..RunConfig::default() };
         let report = host_run(&trace.scenario, &config);
         expected.push(Row::of("trace", &format!("module:{file}"), trace.seed, &report));
     }

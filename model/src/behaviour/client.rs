@@ -14,9 +14,9 @@ use crate::error::KernelError;
 use crate::ids::ChannelId;
 use crate::kernel::{KernelApi, WakeCause};
 use crate::message::{MessageEnvelope, MessagePayload, SchemaVersion, ServiceId};
+use crate::names::well_known;
 use crate::scenario::Behaviour;
 use crate::time::{Duration, Instant};
-use alloc::string::String;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -51,12 +51,12 @@ enum Reply {
 }
 
 impl Client {
-    pub fn from_spec(spec: &Behaviour) -> Self {
+    pub fn from_spec(spec: &Behaviour, kernel: &mut crate::kernel::SimulatedKernel) -> Self {
         let Behaviour::Client { service, requests, timeout_ns, retries, backoff_ns, interval_ns, version } = spec else {
             unreachable!("client spec")
         };
         Client {
-            service: ServiceId(service.clone()),
+            service: kernel.service_id(service),
             requests: *requests,
             timeout: Duration(*timeout_ns),
             retries: *retries,
@@ -105,9 +105,9 @@ impl Client {
 
     fn send_request(&mut self, ctx: &mut Ctx<'_>) -> Result<(), KernelError> {
         let reply_to = self.reply.expect("reply channel exists after start");
-        let channel = ctx.api.lookup_service(self.service.clone())?;
+        let channel = ctx.api.lookup_service(self.service)?;
         let payload = MessagePayload::Request { reply_to, seq: self.seq };
-        let request = MessageEnvelope::new(self.service.clone(), String::from("request"), self.version, payload);
+        let request = MessageEnvelope::new(self.service, well_known::REQUEST, self.version, payload);
         ctx.api.send_message(channel, request)
     }
 

@@ -70,13 +70,14 @@ pub enum TaskBehaviour {
 
 impl TaskBehaviour {
     /// The initial state for a behaviour described in a scenario.
-    pub fn from_spec(spec: &Behaviour) -> Self {
+    /// (Names the behaviour uses are interned in the kernel's name table.)
+    pub fn from_spec(spec: &Behaviour, kernel: &mut crate::kernel::SimulatedKernel) -> Self {
         match spec {
             Behaviour::Idle => TaskBehaviour::Idle,
-            Behaviour::Server { .. } => TaskBehaviour::Server(Server::from_spec(spec)),
-            Behaviour::Client { .. } => TaskBehaviour::Client(Client::from_spec(spec)),
-            Behaviour::Forwarder { .. } => TaskBehaviour::Forwarder(Forwarder::from_spec(spec)),
-            Behaviour::CapPasser { to, hold_ns } => TaskBehaviour::CapPasser(CapPasser::new(to.clone(), Duration(*hold_ns))),
+            Behaviour::Server { .. } => TaskBehaviour::Server(Server::from_spec(spec, kernel)),
+            Behaviour::Client { .. } => TaskBehaviour::Client(Client::from_spec(spec, kernel)),
+            Behaviour::Forwarder { .. } => TaskBehaviour::Forwarder(Forwarder::from_spec(spec, kernel)),
+            Behaviour::CapPasser { to, hold_ns } => TaskBehaviour::CapPasser(CapPasser::new(kernel.intern(to), Duration(*hold_ns))),
             Behaviour::Supervisor { children, backoff_ns } => TaskBehaviour::Supervisor(Supervisor::new(children.clone(), Duration(*backoff_ns))),
         }
     }

@@ -10,18 +10,19 @@
 
 use super::{Ctx, Next};
 use crate::identity::ExitReason;
+use crate::names::Symbol;
 use crate::time::Duration;
-use alloc::string::String;
 
 #[derive(Clone, Debug)]
 pub struct CapPasser {
-    to: String,
+    /// Name of the task that receives the delegated half.
+    to: Symbol,
     hold: Duration,
     started: bool,
 }
 
 impl CapPasser {
-    pub fn new(to: String, hold: Duration) -> Self {
+    pub fn new(to: Symbol, hold: Duration) -> Self {
         CapPasser { to, hold, started: false }
     }
 
@@ -37,7 +38,7 @@ impl CapPasser {
         }
         let caps = kernel.capabilities_of(me);
         let keep_from = caps.len().div_ceil(2);
-        let target = kernel.task_named(&self.to);
+        let target = kernel.task_with_name(self.to);
         let mut probe = None;
         for (i, cap) in caps.iter().enumerate() {
             let delegated = i < keep_from && target.is_some_and(|t| kernel.delegate_capability(*cap, me, t).is_ok());

@@ -11,10 +11,11 @@ use super::{Ctx, Next};
 use crate::error::KernelError;
 use crate::ids::ChannelId;
 use crate::kernel::KernelApi;
+use crate::kernel::SimulatedKernel;
 use crate::message::{MessageEnvelope, MessagePayload, ServiceId, VersionPolicy};
+use crate::names::well_known;
 use crate::scenario::Behaviour;
 use crate::time::Duration;
-use alloc::string::String;
 
 /// The channel `service` is registered on, opened (created and registered) on first use; a task
 /// that cannot register its service fails.
@@ -22,10 +23,10 @@ fn service_channel(slot: &mut Option<ChannelId>, ctx: &mut Ctx<'_>, service: &Se
     if let Some(c) = *slot {
         return Ok(c);
     }
-    let opened: Result<ChannelId, KernelError> = ctx.api.create_channel().and_then(|c| ctx.api.register_service(service.clone(), c).map(|()| c));
+    let opened: Result<ChannelId, KernelError> = ctx.api.create_channel().and_then(|c| ctx.api.register_service(*service, c).map(|()| c));
     match opened {
         Ok(c) => Ok(*slot.insert(c)),
-        Err(e) => Err(Next::fail(&alloc::format!("cannot register {service}: {e}"))),
+        Err(e) => Err(Next::fail(&alloc::format!("cannot register {}: {e}", service.name(ctx.api.kernel.names())))),
     }
 }
 
@@ -39,13 +40,13 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn from_spec(spec: &Behaviour) -> Self {
+    pub fn from_spec(spec: &Behaviour, kernel: &mut SimulatedKernel) -> Self {
         let Behaviour::Server { service, version, min_major, work_ns } = spec else { unreachable!("server spec") };
         let mut policy = VersionPolicy::new(version.major, version.minor);
         if let Some(m) = min_major {
             policy = policy.with_min_major(*m);
         }
-        Server { service: ServiceId(service.clone()), policy, work: Duration(*work_ns), channel: None }
+        Server { service: kernel.service_id(service), policy, work: Duration(*work_ns), channel: None }
     }
 
     pub fn step(&mut self, ctx: &mut Ctx<'_>) -> Next {
@@ -72,7 +73,7 @@ impl Server {
             None => MessagePayload::Response { seq },
             Some(error) => MessagePayload::Rejected { seq, error },
         };
-        let reply = MessageEnvelope::new(self.service.clone(), String::from("reply"), self.policy.current, payload).with_correlation(request.id);
+        let reply = MessageEnvelope::new(self.service, well_known::REPLY, self.policy.current, payload).with_correlation(request.id);
         // At-most-once: a lost reply is the client's to retry.
         let _ = ctx.api.send_message(reply_to, reply);
     }
@@ -87,9 +88,9 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    pub fn from_spec(spec: &Behaviour) -> Self {
+    pub fn from_spec(spec: &Behaviour, kernel: &mut SimulatedKernel) -> Self {
         let Behaviour::Forwarder { service, to } = spec else { unreachable!("forwarder spec") };
-        Forwarder { service: ServiceId(service.clone()), to: ServiceId(to.clone()), channel: None }
+        Forwarder { service: kernel.service_id(service), to: kernel.service_id(to), channel: None }
     }
 
     pub fn step(&mut self, ctx: &mut Ctx<'_>) -> Next {
@@ -104,8 +105,8 @@ impl Forwarder {
     }
 
     fn forward(&self, ctx: &mut Ctx<'_>, request: MessageEnvelope) {
-        let Ok(target) = ctx.api.lookup_service(self.to.clone()) else { return };
-        let mut onward = MessageEnvelope::new(self.to.clone(), request.action, request.schema_version, request.payload);
+        let Ok(target) = ctx.api.lookup_service(self.to) else { return };
+        let mut onward = MessageEnvelope::new(self.to, request.action, request.schema_version, request.payload);
         onward.correlation_id = Some(request.id);
         let _ = ctx.api.send_message(target, onward);
     }

@@ -94,8 +94,14 @@ impl CapabilityMonitor {
     }
 
     /// Postconditions of this event's capability operations, against the kernel's final state.
+    /// Whether the event left postconditions to check.
+    #[inline]
+    pub fn has_pending(&self) -> bool {
+        !(self.delegated_from.is_empty() && self.touched.is_empty() && self.exited.is_empty())
+    }
+
     pub fn end_event(&mut self, kernel: &SimulatedKernel, c: &mut Checker<'_>) {
-        c.subsystem = "capability.delegate";
+        c.attribute("capability.delegate");
         for (cap, from) in self.delegated_from.drain(..) {
             let owner = self.replay.row(cap).map(|r| r.owner);
             let still_usable = owner != Some(from) && kernel.is_capability_valid(cap, from);
@@ -103,13 +109,13 @@ impl CapabilityMonitor {
                 (format!("{from} can still use {cap} after delegating it to {}", owner.map_or(String::from("?"), |o| format!("{o}"))), objects(cap, from))
             });
         }
-        c.subsystem = "capability.table";
+        c.attribute("capability.table");
         self.touched.sort_unstable();
         self.touched.dedup();
         for cap in core::mem::take(&mut self.touched) {
             self.compare_row(cap, kernel, c);
         }
-        c.subsystem = "termination";
+        c.attribute("termination");
         for (task, caps) in core::mem::take(&mut self.exited) {
             for cap in caps {
                 let durable = self.replay.row(cap).is_some_and(|r| r.durable);

@@ -49,7 +49,11 @@ impl IdentityMonitor {
         }
     }
 
+    #[inline]
     pub fn end_event(&mut self, c: &mut Checker<'_>) {
+        if self.pending.is_empty() {
+            return;
+        }
         for (task, exec) in self.pending.drain(..) {
             c.check(Invariant::IdentityOneExitNotification, self.notified.contains(task.0), || {
                 (format!("{task} ({exec}) terminated without an exit notification"), vec![format!("{task}"), format!("{exec}")])

@@ -30,6 +30,7 @@ mod registry;
 use crate::ids::TaskId;
 use crate::kernel::SimulatedKernel;
 use crate::lifecycle::LifecycleState;
+use crate::names::Names;
 use crate::observation::Observation;
 use crate::report::Violation;
 use crate::time::Instant;
@@ -83,19 +84,34 @@ pub struct Checker<'a> {
     violations: &'a mut Vec<Violation>,
     event: u64,
     at: Instant,
-    /// The subsystem the current check is attributed to.
+    /// The subsystem the current check is attributed to: named, or that of the observation
+    /// being checked (resolved only when a violation is recorded).
     pub subsystem: &'static str,
+    observation: Option<&'a Observation>,
+    /// The run's names, for violation messages.
+    pub names: &'a Names,
 }
 
 impl Checker<'_> {
     /// Counts one check of `inv`; if `holds` is false records a violation described by `describe`.
+    #[inline(always)]
     pub fn check(&mut self, inv: Invariant, holds: bool, describe: impl FnOnce() -> (String, Vec<String>)) {
         self.counts[inv as usize] += 1;
         if !holds {
-            let (message, objects) = describe();
-            let subsystem = self.subsystem.into();
-            self.violations.push(Violation { invariant: inv.id().into(), subsystem, event: self.event, at: self.at, message, objects });
+            self.violated(inv, describe());
         }
+    }
+
+    /// Attributes checks to a named subsystem from now on.
+    pub fn attribute(&mut self, subsystem: &'static str) {
+        self.subsystem = subsystem;
+        self.observation = None;
+    }
+
+    #[cold]
+    fn violated(&mut self, inv: Invariant, (message, objects): (String, Vec<String>)) {
+        let subsystem = self.observation.map_or(self.subsystem, Observation::subsystem).into();
+        self.violations.push(Violation { invariant: inv.id().into(), subsystem, event: self.event, at: self.at, message, objects });
     }
 }
 
@@ -155,34 +171,48 @@ pub struct Monitors {
 impl Monitors {
     /// Checks the observations of event number `event` (at `at`) against the kernel's final state.
     pub fn check_event(&mut self, event: u64, at: Instant, observations: &[Observation], kernel: &SimulatedKernel) {
-        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "" };
+        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "", observation: None, names: kernel.names() };
         for obs in observations {
-            c.subsystem = obs.subsystem();
+            c.observation = Some(obs);
+            // Each observation goes to the monitors that keep a rule about it, and no others.
+            use Observation as O;
             match obs {
-                Observation::TaskSpawned { task, .. } => self.liveness.set(*task, true),
-                Observation::TaskExited { task, .. } => self.liveness.set(*task, false),
-                _ => {}
-            }
-            self.messages.observe(obs, &mut c);
-            self.caps.observe(obs, &self.liveness, &mut c);
-            self.identity.observe(obs, &mut c);
-            self.registry.observe(obs, &self.liveness, &mut c);
-            if let Observation::Lifecycle { supervisor, slot, child, from, to } = obs {
-                let recorded = self.lifecycle.insert((*supervisor, *slot), *to).unwrap_or(LifecycleState::Starting);
-                c.check(Invariant::LifecycleValidTransition, recorded == *from && from.can_become(*to), || {
-                    (alloc::format!("child {slot} of {supervisor} moved {from:?} -> {to:?} (recorded state {recorded:?})"), child.iter().map(|e| alloc::format!("{e}")).collect())
-                });
+                O::MessageEnqueued { .. } | O::MessageReceived { .. } | O::ReceiveFailed { .. } | O::MessageDelayed { .. } | O::MessageReordered { .. } => {
+                    self.messages.observe(obs, &mut c)
+                }
+                O::Audit(_) | O::CapUsed { .. } => self.caps.observe(obs, &self.liveness, &mut c),
+                O::TaskSpawned { task, .. } => {
+                    self.liveness.set(*task, true);
+                    self.identity.observe(obs, &mut c);
+                }
+                O::IdentityCreated { .. } | O::ExitNotified { .. } => self.identity.observe(obs, &mut c),
+                O::TaskExited { task, .. } => {
+                    self.liveness.set(*task, false);
+                    self.caps.observe(obs, &self.liveness, &mut c);
+                    self.identity.observe(obs, &mut c);
+                    self.registry.observe(obs, &self.liveness, &mut c);
+                }
+                O::ServiceRegistered { .. } | O::ServiceDeregistered { .. } | O::ServiceLookedUp { .. } => self.registry.observe(obs, &self.liveness, &mut c),
+                O::Lifecycle { supervisor, slot, child, from, to } => {
+                    let recorded = self.lifecycle.insert((*supervisor, *slot), *to).unwrap_or(LifecycleState::Starting);
+                    c.check(Invariant::LifecycleValidTransition, recorded == *from && from.can_become(*to), || {
+                        (alloc::format!("child {slot} of {supervisor} moved {from:?} -> {to:?} (recorded state {recorded:?})"), child.iter().map(|e| alloc::format!("{e}")).collect())
+                    });
+                }
+                O::ChannelCreated { .. } | O::MessageSent { .. } | O::MessageDropped { .. } | O::SendFailed { .. } | O::FaultInjected(_) | O::StepDone { .. } => {}
             }
         }
-        self.caps.end_event(kernel, &mut c);
-        c.subsystem = "termination";
+        if self.caps.has_pending() {
+            self.caps.end_event(kernel, &mut c);
+        }
+        c.attribute("termination");
         self.identity.end_event(&mut c);
         self.registry.end_event(&mut c);
     }
 
     /// Whole-run checks that would be too expensive per event (run once at the end).
     pub fn finish(&mut self, event: u64, at: Instant, kernel: &SimulatedKernel) {
-        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "capability.table" };
+        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "capability.table", observation: None, names: kernel.names() };
         self.caps.full_table_check(kernel, &mut c);
     }
 

@@ -25,6 +25,11 @@
 //!   provider (`registry.consistent` checks every lookup).
 //! - Exit notifications go to the global log and to the inbox of the parent task (if it runs);
 //!   a supervisor drains its own inbox, so supervisors never consume each other's notifications.
+//!
+//! Data layout (DESIGN.md, "The hot path is data-oriented"): names are interned symbols
+//! ([`Names`]); the registry and the task-by-name table are vectors indexed by symbol; a delayed
+//! message waits in the in-flight store and the event queue holds only its slot; timers and
+//! observations live in buffers the event loop drains, so steady state allocates nothing.
 
 mod api;
 mod faults;
@@ -40,11 +45,12 @@ use crate::fault::{FaultPlan, MessageFault};
 use crate::identity::{ExitNotification, ExitReason, IdentityKind, IdentityMetadata, TrustDomain};
 use crate::ids::{CapId, ChannelId, ExecutionId, IdCounter, MessageId, TaskId};
 use crate::message::{MessageEnvelope, ServiceId};
+use crate::names::{well_known, Names, Symbol};
 use crate::observation::{FaultKind, Observation};
 use crate::stats::RunStats;
 use crate::time::Instant;
 use alloc::collections::{BTreeMap, VecDeque};
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Why a parked task is woken.
@@ -60,8 +66,8 @@ pub enum WakeCause {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TaskState {
     /// Parked until a message on `channel` (if any), a child exit, or its timer. `token` tells
-    /// current wake-ups from stale ones.
-    Parked { channel: Option<ChannelId>, token: u64, wake_pending: bool },
+    /// current wake-ups from stale ones (it counts parkings, wrapping).
+    Parked { channel: Option<ChannelId>, token: u32, wake_pending: bool },
     Exited,
 }
 
@@ -70,6 +76,10 @@ pub enum TaskState {
 pub struct TaskRecord {
     pub id: TaskId,
     pub name: String,
+    /// `name`, interned.
+    pub name_symbol: Symbol,
+    /// The identity's trust domain, interned.
+    pub domain: Symbol,
     pub identity: IdentityMetadata,
     pub state: TaskState,
     pub exit: Option<ExitReason>,
@@ -110,9 +120,54 @@ pub struct Registration {
 #[derive(Clone, Debug)]
 pub enum Timer {
     /// Wake a parked task (after scheduling jitter for `Message`/`ChildExit`/`Start`).
-    Wake { task: TaskId, token: u64, cause: WakeCause, at: Option<Instant> },
-    /// Enqueue a delayed message when its delay ends.
-    Deliver { at: Instant, channel: ChannelId, message: MessageEnvelope },
+    Wake { task: TaskId, token: u32, cause: WakeCause, at: Option<Instant> },
+    /// Enqueue the delayed message held in in-flight slot `slot` when its delay ends.
+    Deliver { at: Instant, channel: ChannelId, slot: u32 },
+}
+
+/// Delayed messages between their send and their delivery, in reusable slots.
+#[derive(Clone, Debug, Default)]
+pub struct InFlight {
+    slots: Vec<Option<MessageEnvelope>>,
+    free: Vec<u32>,
+}
+
+impl InFlight {
+    fn hold(&mut self, message: MessageEnvelope) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                debug_assert!(self.slots[slot as usize].is_none(), "a free slot is empty");
+                self.slots[slot as usize] = Some(message);
+                slot
+            }
+            None => {
+                self.slots.push(Some(message));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    fn release(&mut self, slot: u32) -> Option<MessageEnvelope> {
+        let message = self.slots.get_mut(slot as usize)?.take();
+        if message.is_some() {
+            self.free.push(slot);
+        }
+        message
+    }
+
+    /// The message held in `slot`, if any.
+    pub fn get(&self, slot: u32) -> Option<&MessageEnvelope> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    /// Messages currently held back by a delay.
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The simulated kernel.
@@ -121,10 +176,16 @@ pub struct SimulatedKernel {
     now: Instant,
     tasks: Vec<TaskRecord>,
     channels: Vec<ChannelRecord>,
-    registry: BTreeMap<ServiceId, Registration>,
+    /// Registrations by service symbol.
+    registry: Vec<Option<Registration>>,
     exec_owner: BTreeMap<ExecutionId, TaskId>,
     detached_identities: BTreeMap<ExecutionId, IdentityMetadata>,
-    newest_by_name: BTreeMap<String, TaskId>,
+    /// The newest task of each name, by name symbol.
+    newest_by_name: Vec<Option<TaskId>>,
+    names: Names,
+    in_flight: InFlight,
+    /// An empty waiter list with capacity, swapped in when a channel's waiters are woken.
+    spare_waiters: Vec<TaskId>,
     table: AuthorityTable,
     audit: AuditLog,
     exit_log: Vec<ExitNotification>,
@@ -147,21 +208,26 @@ pub struct SimulatedKernel {
 impl SimulatedKernel {
     /// A kernel with the given fault plan, planted bugs and choices.
     pub fn new(plan: &FaultPlan, bugs: &[PlantedBug], choices: Choices) -> Self {
+        let mut names = Names::new();
+        let faults = FaultInjector::new(plan, &mut names);
         SimulatedKernel {
             now: Instant(0),
             tasks: Vec::new(),
             channels: Vec::new(),
-            registry: BTreeMap::new(),
+            registry: Vec::new(),
             exec_owner: BTreeMap::new(),
             detached_identities: BTreeMap::new(),
-            newest_by_name: BTreeMap::new(),
+            newest_by_name: Vec::new(),
+            names,
+            in_flight: InFlight::default(),
+            spare_waiters: Vec::new(),
             table: AuthorityTable::default(),
             audit: AuditLog::default(),
             exit_log: Vec::new(),
             message_ids: IdCounter::default(),
             exec_ids: IdCounter::default(),
             last_exited_exec: None,
-            faults: FaultInjector::new(plan),
+            faults,
             bugs: BugSet::from_list(bugs),
             choices,
             observations: Vec::new(),
@@ -197,10 +263,30 @@ impl SimulatedKernel {
     }
     /// The newest task spawned with this name.
     pub fn task_named(&self, name: &str) -> Option<TaskId> {
-        self.newest_by_name.get(name).copied()
+        self.names.get(name).and_then(|s| self.task_with_name(s))
+    }
+    /// The newest task spawned with the name `name`.
+    pub fn task_with_name(&self, name: Symbol) -> Option<TaskId> {
+        self.newest_by_name.get(name.index()).copied().flatten()
     }
     pub fn registration(&self, service: &ServiceId) -> Option<&Registration> {
-        self.registry.get(service)
+        self.registry.get(service.0.index()).and_then(Option::as_ref)
+    }
+    /// The run's name table.
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+    /// Interns a name in the run's name table.
+    pub fn intern(&mut self, name: &str) -> Symbol {
+        self.names.intern(name)
+    }
+    /// The service id of a service name.
+    pub fn service_id(&mut self, name: &str) -> ServiceId {
+        ServiceId(self.names.intern(name))
+    }
+    /// Messages held back by a delay fault.
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
     }
     pub fn authority(&self) -> &AuthorityTable {
         &self.table
@@ -245,7 +331,7 @@ impl SimulatedKernel {
         self.observations.push(obs);
     }
     fn audit(&mut self, event: CapabilityEvent) {
-        self.audit.push(self.now, event.clone());
+        self.audit.push(self.now, event);
         self.observe(Observation::Audit(event));
     }
     fn fault(&mut self, kind: FaultKind) {
@@ -300,9 +386,13 @@ impl SimulatedKernel {
             name: descriptor.name.clone(),
         };
         let state = TaskState::Parked { channel: None, token: 0, wake_pending: true };
+        let name_symbol = self.names.intern(&descriptor.name);
+        let domain = self.names.intern(&identity.trust_domain.0);
         self.tasks.push(TaskRecord {
             id,
-            name: descriptor.name.clone(),
+            name: descriptor.name,
+            name_symbol,
+            domain,
             identity,
             state,
             exit: None,
@@ -311,7 +401,10 @@ impl SimulatedKernel {
             received: 0,
         });
         self.exec_owner.insert(exec, id);
-        self.newest_by_name.insert(descriptor.name, id);
+        if self.newest_by_name.len() <= name_symbol.index() {
+            self.newest_by_name.resize(name_symbol.index() + 1, None);
+        }
+        self.newest_by_name[name_symbol.index()] = Some(id);
         self.stats.tasks_spawned += 1;
         self.observe(Observation::TaskSpawned { task: id, exec, parent });
         self.timers.push(Timer::Wake { task: id, token: 0, cause: WakeCause::Start, at: None });
@@ -361,8 +454,9 @@ impl SimulatedKernel {
         }
         let services = core::mem::take(&mut self.task_mut(task).services);
         for service in services {
-            if self.registry.get(&service).is_some_and(|r| r.task == task) {
-                let reg = self.registry.remove(&service).expect("checked above");
+            let slot = &mut self.registry[service.0.index()];
+            if slot.as_ref().is_some_and(|r| r.task == task) {
+                let reg = slot.take().expect("checked above");
                 self.channels[reg.channel.index()].services.retain(|s| *s != service);
                 self.observe(Observation::ServiceDeregistered { service, task });
             }
@@ -406,7 +500,7 @@ impl SimulatedKernel {
             creator_id: parent,
             created_at_nanos: self.now.nanos(),
             trust_domain: domain,
-            name: name.to_string(),
+            name: String::from(name),
         };
         self.detached_identities.insert(exec, metadata);
         self.observe(Observation::IdentityCreated { exec });
@@ -419,7 +513,7 @@ impl SimulatedKernel {
     pub fn park(&mut self, task: TaskId, channel: Option<ChannelId>, deadline: Option<Instant>) {
         let Some(TaskState::Parked { token, .. }) = self.tasks.get(task.index()).map(|t| t.state) else { return };
         let channel = channel.filter(|c| c.index() < self.channels.len());
-        let token = token + 1;
+        let token = token.wrapping_add(1);
         self.task_mut(task).state = TaskState::Parked { channel, token, wake_pending: false };
         if let Some(at) = deadline {
             self.timers.push(Timer::Wake { task, token, cause: WakeCause::Timeout, at: Some(at) });
@@ -447,7 +541,7 @@ impl SimulatedKernel {
     }
 
     /// Whether a wake-up with `token` is still current for `task`.
-    pub fn wake_is_current(&self, task: TaskId, token: u64) -> bool {
+    pub fn wake_is_current(&self, task: TaskId, token: u32) -> bool {
         matches!(self.task(task).map(|t| t.state), Some(TaskState::Parked { token: t, .. }) if t == token)
     }
 
@@ -459,7 +553,7 @@ impl SimulatedKernel {
             return Err(KernelError::ChannelError("calling task is not running".into()));
         }
         let id = ChannelId(self.channels.len() as u64);
-        let cap = self.mint(by, "channel".to_string(), false);
+        let cap = self.mint(by, well_known::CHANNEL, false);
         self.channels.push(ChannelRecord { id, queue: VecDeque::new(), waiters: Vec::new(), services: Vec::new(), cap });
         self.observe(Observation::ChannelCreated { channel: id, by, cap });
         Ok(id)
@@ -496,7 +590,7 @@ impl SimulatedKernel {
 
     fn send_fault(&mut self, by: TaskId, channel: ChannelId) -> Option<MessageFault> {
         let services = &self.channels[channel.index()].services;
-        let task = self.tasks[by.index()].name.as_str();
+        let task = self.tasks[by.index()].name_symbol;
         self.faults.on_send(services, task, self.now, &mut self.choices)
     }
 
@@ -512,14 +606,17 @@ impl SimulatedKernel {
         self.fault(FaultKind::Delay);
         self.observe(Observation::MessageDelayed { msg: message.id, channel, until });
         if self.bugs.has(PlantedBug::DelayedDeliveryDuplicates) {
-            self.enqueue(channel, message.clone());
+            self.enqueue(channel, message);
         }
-        self.timers.push(Timer::Deliver { at: until, channel, message });
+        let slot = self.in_flight.hold(message);
+        self.timers.push(Timer::Deliver { at: until, channel, slot });
     }
 
-    /// Enqueues a message whose delay has ended.
-    pub fn deliver_delayed(&mut self, channel: ChannelId, message: MessageEnvelope) {
-        if channel.index() < self.channels.len() {
+    /// Enqueues the message held in in-flight slot `slot`, whose delay has ended.
+    pub fn deliver_delayed(&mut self, channel: ChannelId, slot: u32) {
+        let message = self.in_flight.release(slot);
+        debug_assert!(message.is_some(), "a delivery names a held message");
+        if let Some(message) = message.filter(|_| channel.index() < self.channels.len()) {
             self.enqueue(channel, message);
         }
     }
@@ -528,10 +625,16 @@ impl SimulatedKernel {
         self.observe(Observation::MessageEnqueued { msg: message.id, channel });
         let ch = &mut self.channels[channel.index()];
         ch.queue.push_back(message);
-        let waiters = core::mem::take(&mut ch.waiters);
-        for task in waiters {
+        if ch.waiters.is_empty() {
+            return;
+        }
+        // Swap the waiter list with an empty one that keeps its capacity: no allocation.
+        let mut waiters = core::mem::take(&mut self.spare_waiters);
+        core::mem::swap(&mut waiters, &mut self.channels[channel.index()].waiters);
+        for task in waiters.drain(..) {
             self.wake(task, WakeCause::Message, Some(channel));
         }
+        self.spare_waiters = waiters;
     }
 
     fn enqueue_reordered(&mut self, channel: ChannelId, message: MessageEnvelope) {
@@ -558,13 +661,14 @@ impl SimulatedKernel {
         if ch.queue.is_empty() {
             return Err(KernelError::Timeout);
         }
-        let task = self.tasks[by.index()].name.as_str();
+        let task = self.tasks[by.index()].name_symbol;
         if self.faults.on_receive(&ch.services, task, self.now, &mut self.choices) {
             return Err(self.fail_receive(by, channel));
         }
         let queue = &mut self.channels[channel.index()].queue;
         let taken = if self.bugs.has(PlantedBug::ReceiveNewestFirst) { queue.pop_back() } else { queue.pop_front() };
         let message = taken.expect("queue checked non-empty");
+        debug_assert_ne!(message.id, MessageId(u64::MAX), "queued messages carry a stamped id");
         self.stats.messages_delivered += 1;
         self.observe(Observation::MessageReceived { msg: message.id, channel, by });
         self.count_received(by);
@@ -584,7 +688,7 @@ impl SimulatedKernel {
 
     fn count_received(&mut self, by: TaskId) {
         self.task_mut(by).received += 1;
-        let name = &self.tasks[by.index()].name;
+        let name = self.tasks[by.index()].name_symbol;
         if self.faults.count_received(name) {
             self.pending_crashes.push((by, "injected crash after messages".into()));
         }
@@ -604,12 +708,15 @@ impl SimulatedKernel {
         if self.validate(cap, by).is_err() {
             return Err(KernelError::InsufficientAuthority);
         }
-        if self.registry.contains_key(&service) {
-            return Err(KernelError::ServiceAlreadyRegistered(service.0));
+        if self.registration(&service).is_some() {
+            return Err(KernelError::ServiceAlreadyRegistered(String::from(service.name(&self.names))));
         }
-        self.registry.insert(service.clone(), Registration { channel, task: by });
-        self.task_mut(by).services.push(service.clone());
-        self.channels[channel.index()].services.push(service.clone());
+        if self.registry.len() <= service.0.index() {
+            self.registry.resize(service.0.index() + 1, None);
+        }
+        self.registry[service.0.index()] = Some(Registration { channel, task: by });
+        self.task_mut(by).services.push(service);
+        self.channels[channel.index()].services.push(service);
         self.observe(Observation::ServiceRegistered { service, channel, task: by });
         Ok(())
     }
@@ -619,18 +726,18 @@ impl SimulatedKernel {
         if !self.is_alive(by) {
             return Err(KernelError::InsufficientAuthority);
         }
-        let Some(reg) = self.registry.get(service) else {
-            return Err(KernelError::ServiceNotFound(service.0.clone()));
+        let Some(reg) = self.registration(service) else {
+            return Err(KernelError::ServiceNotFound(String::from(service.name(&self.names))));
         };
         let channel = reg.channel;
-        self.observe(Observation::ServiceLookedUp { service: service.clone(), channel, by });
+        self.observe(Observation::ServiceLookedUp { service: *service, channel, by });
         Ok(channel)
     }
 
     // ----- capabilities -------------------------------------------------------------------
 
-    fn mint(&mut self, to: TaskId, kind: String, durable: bool) -> CapId {
-        let cap = self.table.mint(kind.clone(), to, durable);
+    fn mint(&mut self, to: TaskId, kind: Symbol, durable: bool) -> CapId {
+        let cap = self.table.mint(kind, to, durable);
         self.audit(CapabilityEvent::Granted { cap, kind, to_task: to, durable });
         cap
     }
@@ -647,11 +754,17 @@ impl SimulatedKernel {
 
     /// The kernel grants a new capability of type `kind` to a running task.
     pub fn grant_new_capability(&mut self, to: TaskId, kind: &str, durable: bool) -> Result<CapId, KernelError> {
+        let kind = self.names.intern(kind);
+        self.grant_capability_of_kind(to, kind, durable)
+    }
+
+    /// [`Self::grant_new_capability`] with the kind already interned.
+    pub fn grant_capability_of_kind(&mut self, to: TaskId, kind: Symbol, durable: bool) -> Result<CapId, KernelError> {
         self.stats.capability_ops += 1;
         if !self.is_alive(to) {
             return Err(KernelError::InvalidCapability);
         }
-        Ok(self.mint(to, kind.to_string(), durable))
+        Ok(self.mint(to, kind, durable))
     }
 
     /// Moves `cap` from `from` to `to` (move semantics; cross-domain moves are audited).
@@ -668,9 +781,8 @@ impl SimulatedKernel {
     fn move_capability(&mut self, cap: CapId, from: TaskId, to: TaskId) {
         self.table.transfer(cap, to, self.bugs.has(PlantedBug::DelegateKeepsSource));
         self.audit(CapabilityEvent::Delegated { cap, from_task: from, to_task: to });
-        let (fd, td) = (&self.tasks[from.index()].identity.trust_domain, &self.tasks[to.index()].identity.trust_domain);
-        if fd != td {
-            let (from_domain, to_domain) = (fd.0.clone(), td.0.clone());
+        let (from_domain, to_domain) = (self.tasks[from.index()].domain, self.tasks[to.index()].domain);
+        if from_domain != to_domain {
             self.audit(CapabilityEvent::CrossDomainDelegation { cap, from_task: from, from_domain, to_task: to, to_domain });
         }
     }
@@ -692,7 +804,7 @@ impl SimulatedKernel {
         self.stats.capability_ops += 1;
         self.validate(cap, task).map_err(|_| KernelError::InvalidCapability)?;
         let entry = self.table.entry(cap).expect("validated");
-        let (kind, durable) = (entry.kind.clone(), entry.durable);
+        let (kind, durable) = (entry.kind, entry.durable);
         let new_cap = self.table.mint(kind, task, durable);
         self.audit(CapabilityEvent::Cloned { cap, new_cap, task });
         Ok(new_cap)

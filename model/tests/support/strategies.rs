@@ -30,6 +30,8 @@ pub fn trigger() -> impl Strategy<Value = FaultTrigger> {
         (0u32..10).prop_map(|n| FaultTrigger::EveryNth { n }),
         (0u16..=1000).prop_map(|per_mille| FaultTrigger::Chance { per_mille }),
         (0u64..100_000_000, 0u64..100_000_000).prop_map(|(a, b)| FaultTrigger::Window { from_ns: a.min(b), until_ns: a.max(b) }),
+        (1u64..10_000_000, 0u64..10_000_000, 0u64..10_000_000)
+            .prop_map(|(every_ns, d, from_ns)| FaultTrigger::Periodic { every_ns, for_ns: d % (every_ns + 1), from_ns }),
     ]
 }
 

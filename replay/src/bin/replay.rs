@@ -39,8 +39,8 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let trace = match files::read_trace(&args.trace) {
-        Ok(t) => t,
+    let report = match files::replay_file(&args.trace, args.context as usize) {
+        Ok(r) => r,
         Err(_) if is_scenario(&args.trace) => {
             let file = args.trace.display();
             eprintln!("error: {file} is a scenario, not a trace: run it with `cargo run --release --bin scenario -- {file}` (add `--record FILE` to make a trace)");
@@ -48,13 +48,6 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let report = match replay::replay(&trace, args.context as usize) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {}: {e}", args.trace.display());
             return ExitCode::from(2);
         }
     };
@@ -85,7 +78,22 @@ fn render(r: &ReplayReport, path: &std::path::Path) -> String {
     let mut out = format!("replay of {} (scenario {:?})\n", path.display(), r.scenario);
     out += &format!("recorded: {}\nreplayed: {}\n", verdict(&r.recorded), verdict(&r.replayed));
     match &r.divergence {
-        None => out += &format!("CONFIRMED: {} events replayed bit for bit, same verdict and hash\n", r.events_compared),
+        None if r.scenario_edited.is_some() => {
+            out += &format!(
+                "NOT CONFIRMED: all {} events matched, but the embedded scenario was edited after recording (scenario digest {:016x} recorded, {:016x} now)\n",
+                r.events_compared,
+                r.scenario_edited.map_or(0, |d| d.0),
+                r.scenario_edited.map_or(0, |d| d.1)
+            );
+        }
+        None if r.model_version_mismatch.is_some() => {
+            let (recorded, running) = r.model_version_mismatch.as_ref().expect("checked");
+            out += &format!(
+                "NOT CONFIRMED: all {} events matched, but the trace was recorded by model version {recorded:?} and this is {running:?}\n",
+                r.events_compared
+            );
+        }
+        None => out += &format!("CONFIRMED: {} events replayed bit for bit: times, choices, digests, same verdict and hash\n", r.events_compared),
         Some(d) => {
             out += &format!("DIVERGED at event {}: {}\n", d.index, d.reason);
             out += &format!("expected (recorded):\n{}\n", d.expected.as_ref().map_or("  (no such event)".into(), line));

@@ -111,14 +111,16 @@ fn run_cli(cli: &Cli) -> Result<ExitCode, String> {
     Ok(exit_code(&report, check.as_ref()))
 }
 
-/// Records the run as a trace and writes it; the recorded run must match the reported one.
+/// Records the run as a trace, streamed to the file as it goes; the recorded run must match the
+/// reported one.
 fn record_trace(scenario: &Scenario, seed: u64, path: &std::path::Path, report: &RunReport) -> Result<(), String> {
-    let (trace, recorded) = replay::record(scenario, seed);
-    if recorded.trace_hash != report.trace_hash {
-        return Err(format!("internal error: the recorded run's hash {:016x} differs from {:016x}", recorded.trace_hash, report.trace_hash));
+    let recording = replay::files::record_to_file(path, scenario, seed).map_err(|e| e.to_string())?;
+    if recording.report.trace_hash != report.trace_hash {
+        return Err(format!("internal error: the recorded run's hash {:016x} differs from {:016x}", recording.report.trace_hash, report.trace_hash));
     }
-    replay::files::write_trace(path, &trace).map_err(|e| e.to_string())?;
-    eprintln!("recorded {} events and {} choices to {}", trace.events.len(), trace.choices.len(), path.display());
+    let events = recording.report.stats.events;
+    let per_event = recording.bytes as f64 / events.max(1) as f64;
+    eprintln!("recorded {events} events and {} choices to {} ({} bytes, {per_event:.1} bytes per event)", recording.report.choices_drawn, path.display(), recording.bytes);
     Ok(())
 }
 
@@ -172,7 +174,7 @@ fn json_output(cli: &Cli, report: &RunReport, file: &str, check: Option<&Determi
     let mut output = JsonOutput::new(report, file);
     output.determinism_check = check;
     if cli.audit {
-        output.audit_log = Some(report.audit.records());
+        output.audit_log = Some(scenarios::audit_json(report));
     }
     let mut text = render_json(&output).map_err(|e| format!("cannot render the report as JSON: {e}"))?;
     text.push('\n');

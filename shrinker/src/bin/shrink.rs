@@ -103,15 +103,20 @@ fn load_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
     let bytes = replay::files::read_file(&args.input, "scenario or trace").map_err(|e| e.to_string())?;
     match replay::files::decode(&args.input, &bytes) {
         Ok(_) if args.seed.is_some() => return Err(format!("--seed does not apply to a trace: {} carries the choices of its run", args.input.display())),
-        Ok(trace) => return Ok((trace.scenario, trace.choices, trace.seed)),
+        Ok(trace) => {
+            let choices = trace.choices();
+            return Ok((trace.scenario, choices, trace.seed));
+        }
         // A binary trace that does not decode is reported as such, not as a bad scenario file.
         Err(e) if replay::files::looks_binary(&bytes) => return Err(e.to_string()),
+        // A text trace (it has the trace's own first field) that does not decode: say why.
+        Err(e) if std::str::from_utf8(&bytes).is_ok_and(|t| t.contains("format_version:")) => return Err(e.to_string()),
         Err(_) => {}
     }
     let scenario = scenarios::load_scenario(&args.input).map_err(|e| e.to_string())?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let (trace, _) = replay::record(&scenario, seed);
-    Ok((scenario, trace.choices, seed))
+    Ok((scenario, trace.choices(), seed))
 }
 
 fn run(args: &Args) -> Result<ExitCode, String> {
