@@ -11,7 +11,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 /// Largest file the tools read, scenario or trace (1 GiB): a larger one, or an endless one such
-/// as `/dev/zero`, is refused instead of filling memory.
+/// as `/dev/zero`, is refused instead of filling memory. The tools never write a larger trace
+/// (recording stops with an error instead), so whatever they write, they read.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// Why a trace file could not be read or written.
@@ -114,6 +115,9 @@ pub fn replay_file(path: &Path, context: usize) -> Result<crate::ReplayReport, F
 /// Writes a trace atomically, in the encoding the extension asks for.
 pub fn write_trace(path: &Path, trace: &Trace) -> Result<(), FileError> {
     let bytes = if is_text_path(path) { text::to_text(trace).into_bytes() } else { trace.to_binary() };
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(error(path, format!("cannot write: {}", too_large_to_read())));
+    }
     write_atomically(path, &bytes)
 }
 
@@ -179,12 +183,23 @@ struct WriterSink<'w> {
 impl ByteSink for WriterSink<'_> {
     fn put(&mut self, bytes: &[u8]) {
         self.bytes += bytes.len() as u64;
+        if self.error.is_none() && self.bytes > MAX_FILE_BYTES {
+            self.error = Some(std::io::Error::other(too_large_to_read()));
+        }
         if self.error.is_none() {
             if let Err(e) = self.out.write_all(bytes) {
                 self.error = Some(e);
             }
         }
     }
+}
+
+/// Why a trace is not written: the tools would refuse to read it ([`MAX_FILE_BYTES`]).
+fn too_large_to_read() -> String {
+    format!(
+        "the trace would be larger than {} MiB, the most the tools read; record fewer events (limits.max_events) or in the compact binary encoding (not .ron)",
+        MAX_FILE_BYTES >> 20
+    )
 }
 
 impl WriterSink<'_> {
