@@ -1,21 +1,22 @@
-//! Shared helpers of the benchmarks: latency histograms printed as percentile tables.
+//! The benchmarks of the PandaGen harness as library code, so each `benches/*.rs` target is a
+//! one-line `main` and the smoke test (`tests/smoke.rs`) runs every one of them in quick mode.
+//!
+//! - [`harness`]: the mode (normal, or quick with `PANDAGEN_BENCH_QUICK=1`), where results go,
+//!   printing and writing a result, medians and latency percentiles.
+//! - [`ring`]: the reference workload's shape (echo servers and clients in a ring) as scenario
+//!   text, in any size.
+//! - [`minimal`]: the minimal hand-written discrete-event loop of the same workload, the physical
+//!   reference.
+//! - [`reference`], [`scaling`], [`recording`], [`throughput`], [`time_to_find`]: one module per
+//!   benchmark, each `run(&Mode) -> Result<BenchResult, String>`.
 
-use hdrhistogram::Histogram;
+pub mod harness;
+pub mod minimal;
+pub mod recording;
+pub mod reference;
+pub mod ring;
+pub mod scaling;
+pub mod throughput;
+pub mod time_to_find;
 
-/// A histogram of microseconds (1 µs to 1 h, 3 significant digits).
-pub fn micros() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")
-}
-
-/// `p50 / p90 / p99 / max` of a histogram of microseconds, in milliseconds.
-pub fn percentiles_ms(h: &Histogram<u64>) -> String {
-    let ms = |v: u64| v as f64 / 1e3;
-    format!(
-        "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms (n = {})",
-        ms(h.value_at_quantile(0.5)),
-        ms(h.value_at_quantile(0.9)),
-        ms(h.value_at_quantile(0.99)),
-        ms(h.max()),
-        h.len()
-    )
-}
+pub use harness::{main, Mode};

@@ -37,25 +37,12 @@ pub struct ShrinkSummary {
 pub struct Finding {
     pub signature: String,
     /// The seed of the first failing run, a decimal string in JSON (see `replay::json`).
-    #[serde(with = "seed_string")]
+    #[serde(with = "replay::json::decimal")]
     pub first_seed: u64,
     pub first_seen_s: f64,
     pub last_seen_s: f64,
     pub hits: u64,
     pub shrunk: Option<ShrinkSummary>,
-}
-
-/// A seed as a decimal string: JSON readers hold numbers as doubles, exact only up to 2^53.
-mod seed_string {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(seed: &u64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&seed.to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
-    }
 }
 
 impl Finding {

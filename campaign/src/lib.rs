@@ -5,13 +5,14 @@
 //! - [`shard`]: which seeds a shard runs (`seed = index * N + k`), so shards never overlap and
 //!   together cover the seed space in order.
 //! - [`run_one`]: one generated run (swarm on by default) with an optional determinism re-check.
-//! - [`findings`]: `findings/<signature>/` directories, written atomically; they are the source of
-//!   truth for what was found, so a kill between two checkpoints loses no finding.
+//! - [`findings`]: `findings/<signature>/` directories, written atomically: each finding's traces
+//!   and shrunk repro, and `finding.json`, a view of the checkpoint.
 //! - [`state`]: the checkpointed campaign state (`state.json`): next run index, totals, timeline,
 //!   and every finding with its hits. The checkpoint is the one record of what was counted.
 //! - [`store`]: atomic writes, stale temporary files removed on start, crash points for the
 //!   kill-anywhere test.
-//! - [`campaign`]: the batch loop; [`report`]: markdown, HTML with charts, JUnit XML and JSON.
+//! - [`campaign`]: the batch loop; [`report`]: the campaign's summary, rendered by the `reports`
+//!   crate as markdown, HTML with charts, JUnit XML and JSON.
 
 pub mod campaign;
 pub mod findings;

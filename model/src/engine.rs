@@ -273,6 +273,8 @@ impl<'s> Simulation<'s> {
 
     fn process(&mut self, at: Instant, event: Event) {
         debug_assert!(at >= self.kernel.now(), "events leave the queue in time order");
+        #[cfg(debug_assertions)]
+        let before = self.kernel.stats;
         self.kernel.set_now(at);
         let first_choice = self.kernel.choices.recorded().len();
         self.hasher.word(self.events);
@@ -299,6 +301,9 @@ impl<'s> Simulation<'s> {
         self.kernel.observations.clear();
         self.events += 1;
         self.kernel.stats.events = self.events;
+        #[cfg(debug_assertions)]
+        debug_assert!(self.kernel.stats.grew_from(&before), "run counters only grow");
+        debug_assert!(self.kernel.timers.is_empty() && self.spawned.is_empty() && self.kernel.pending_crashes.is_empty(), "an event leaves no work unscheduled");
     }
 
     /// Hands the event to the digest list, the event log and the sink, as configured.

@@ -31,6 +31,19 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    /// Whether no counter went down since `before` (counters only grow; checked after every event
+    /// in debug builds).
+    pub fn grew_from(&self, before: &RunStats) -> bool {
+        use Counter::*;
+        [
+            Events, TasksSpawned, TaskExits, Restarts, MessagesSent, MessagesDelivered, MessagesDropped, MessagesDelayed, MessagesReordered,
+            SendFailures, ReceiveFailures, FaultsInjected, LifecycleCrashes, RequestsCompleted, RequestsFailed, RequestsRejected,
+            CapabilityOps, WorkloadOps, IgnoredWakeups,
+        ]
+        .iter()
+        .all(|c| self.get(*c) >= before.get(*c))
+    }
+
     /// The value of one counter.
     pub fn get(&self, counter: Counter) -> u64 {
         match counter {

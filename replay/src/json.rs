@@ -46,6 +46,29 @@ fn convert(value: &mut Value, key: Option<&str>) {
     }
 }
 
+/// Serde for a 64-bit seed field as a decimal string (`#[serde(with = "replay::json::decimal")]`),
+/// for types that are read back; a plain number is still read (files written before).
+pub mod decimal {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Text(String),
+            Number(u64),
+        }
+        match Either::deserialize(d)? {
+            Either::Text(s) => s.parse().map_err(|_| serde::de::Error::custom(format!("expected a decimal 64-bit seed, found {s:?}"))),
+            Either::Number(n) => Ok(n),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +98,20 @@ mod tests {
             "delta": -4,
         });
         assert_eq!(to_value(&input).expect("converts"), expected);
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Seeded {
+        #[serde(with = "super::decimal")]
+        seed: u64,
+    }
+
+    #[test]
+    fn decimal_seeds_round_trip_and_numbers_still_read() {
+        let text = serde_json::to_string(&Seeded { seed: u64::MAX }).expect("encodes");
+        assert_eq!(text, r#"{"seed":"18446744073709551615"}"#);
+        assert_eq!(serde_json::from_str::<Seeded>(&text).expect("decodes"), Seeded { seed: u64::MAX });
+        assert_eq!(serde_json::from_str::<Seeded>(r#"{"seed":7}"#).expect("a number"), Seeded { seed: 7 });
+        assert!(serde_json::from_str::<Seeded>(r#"{"seed":"x"}"#).is_err());
     }
 }

@@ -1,26 +1,35 @@
 //! Measures shrinking on every planted bug: for each, the first seed of the random run
 //! (`shrinker/tests/data/random_run.ron`) that fails, then events, tasks, steps, faults and choices
-//! before and after, executions, slippage and wall-clock time.
+//! before and after, executions, slippage and wall-clock time. Prints the table and writes
+//! `target/bench-results/shrink.json` (the `report` binary draws it as before/after bars).
 //!
 //! `cargo run --release -p shrinker --example planted_bugs`
 
 use model::bugs::PlantedBug;
 use model::RunConfig;
+use reports::results::{BenchResult, Figures, Shrink, ShrinkRow, ShrinkSize};
+use shrinker::size::Size;
 use shrinker::{shrink, Budget};
 use std::path::Path;
+use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
-fn main() {
+fn size(s: &Size, with_workload: bool) -> ShrinkSize {
+    let steps = if with_workload { s.steps + s.workload_ops } else { s.steps };
+    ShrinkSize { events: s.events, tasks: s.tasks, steps, faults: s.faults, choices: s.choices }
+}
+
+fn main() -> ExitCode {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/random_run.ron");
     let base = match scenarios::load_scenario(&path) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            std::process::exit(2);
+            return ExitCode::from(2);
         }
     };
-    println!("| planted bug | seed | signature | events | tasks | steps | faults | choices | executions | slippage | time |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut figures = Shrink { rows: Vec::new(), missing: Vec::new() };
+    let mut notes = vec!["Steps before = explicit steps + workload operations.".to_string()];
     for bug in PlantedBug::ALL {
         let mut scenario = base.clone();
         scenario.bugs = vec![bug];
@@ -29,21 +38,35 @@ fn main() {
             r.first_violation().is_some_and(|v| bug.is_caught_by(&v.invariant)).then(|| (seed, r.choices.unwrap_or_default()))
         });
         let Some((seed, choices)) = failing else {
-            println!("| {bug:?} | no failing seed in 1..=50 | | | | | | | | | |");
+            figures.missing.push(format!("{bug:?}"));
             continue;
         };
         let budget = Budget { max_executions: 20_000, max_time: None };
         match shrink(&scenario, choices, seed, budget, &AtomicBool::new(false), &mut |_| {}) {
-            Ok(s) => {
-                let (b, a) = (s.before, s.after);
-                println!(
-                    "| {bug:?} | {seed} | `{}` | {} → {} | {} → {} | {} → {} | {} → {} | {} → {} | {} | {} | {:.1} ms |",
-                    s.signature, b.events, a.events, b.tasks, a.tasks, b.steps + b.workload_ops, a.steps, b.faults, a.faults, b.choices, a.choices,
-                    s.executions, s.slippage, s.elapsed.as_secs_f64() * 1e3
-                );
-            }
-            Err(e) => println!("| {bug:?} | {seed} | error: {e} | | | | | | | | |"),
+            Ok(s) => figures.rows.push(ShrinkRow {
+                bug: format!("{bug:?}"),
+                seed,
+                signature: s.signature.clone(),
+                before: size(&s.before, true),
+                after: size(&s.after, false),
+                executions: s.executions,
+                slippage: s.slippage,
+                ms: s.elapsed.as_secs_f64() * 1e3,
+            }),
+            Err(e) => notes.push(format!("{bug:?} (seed {seed}): the shrink failed: {e}")),
         }
     }
-    println!("\n(steps before = explicit steps + workload operations)");
+    let mut result = BenchResult::new("shrink", false, Figures::Shrink(figures));
+    result.notes = notes;
+    print!("{}", result.text());
+    match result.write(&reports::results::results_dir()) {
+        Ok(path) => {
+            println!("wrote {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -432,7 +432,23 @@ impl SimulatedKernel {
         self.deregister_services_of(task);
         self.notify_exit(task, exec, reason);
         self.last_exited_exec = Some(exec);
+        self.assert_terminated(task);
         Ok(())
+    }
+
+    /// Postconditions of a termination: the task is gone, none of its non-durable capabilities
+    /// is valid, none of its services is registered (unless a planted bug breaks exactly that).
+    fn assert_terminated(&self, task: TaskId) {
+        assert!(!self.is_alive(task), "a terminated task is not running");
+        if !self.bugs.has(PlantedBug::TerminationSkipsInvalidation) {
+            debug_assert!(
+                self.table.owned_by(task).all(|c| self.table.entry(c).is_some_and(|e| e.durable || e.status != crate::capability::CapStatus::Valid)),
+                "a dead task keeps a valid non-durable capability"
+            );
+        }
+        if !self.bugs.has(PlantedBug::RegistryKeepsDeadService) {
+            assert!(self.tasks[task.index()].services.is_empty(), "a dead task keeps registered services");
+        }
     }
 
     fn invalidate_capabilities_of(&mut self, task: TaskId) {
@@ -575,6 +591,7 @@ impl SimulatedKernel {
             return Err(KernelError::SendFailed("injected crash on send".into()));
         }
         let id = MessageId(self.message_ids.mint());
+        debug_assert!(self.message_ids.minted() == id.0 + 1, "message ids grow in send order");
         message.id = id;
         message.source = Some(by);
         self.stats.messages_sent += 1;
@@ -624,6 +641,7 @@ impl SimulatedKernel {
     fn enqueue(&mut self, channel: ChannelId, message: MessageEnvelope) {
         self.observe(Observation::MessageEnqueued { msg: message.id, channel });
         let ch = &mut self.channels[channel.index()];
+        debug_assert!(message.id.0 < self.message_ids.minted(), "only stamped messages are queued");
         ch.queue.push_back(message);
         if ch.waiters.is_empty() {
             return;
@@ -717,6 +735,7 @@ impl SimulatedKernel {
         self.registry[service.0.index()] = Some(Registration { channel, task: by });
         self.task_mut(by).services.push(service);
         self.channels[channel.index()].services.push(service);
+        debug_assert_eq!(self.registration(&service).map(|r| (r.channel, r.task)), Some((channel, by)), "a registration is visible at once");
         self.observe(Observation::ServiceRegistered { service, channel, task: by });
         Ok(())
     }
@@ -737,7 +756,9 @@ impl SimulatedKernel {
     // ----- capabilities -------------------------------------------------------------------
 
     fn mint(&mut self, to: TaskId, kind: Symbol, durable: bool) -> CapId {
+        let before = self.table.minted();
         let cap = self.table.mint(kind, to, durable);
+        assert!(cap.0 == before && self.table.minted() == before + 1, "capability ids come from the counter, once each");
         self.audit(CapabilityEvent::Granted { cap, kind, to_task: to, durable });
         cap
     }
@@ -779,7 +800,10 @@ impl SimulatedKernel {
     }
 
     fn move_capability(&mut self, cap: CapId, from: TaskId, to: TaskId) {
-        self.table.transfer(cap, to, self.bugs.has(PlantedBug::DelegateKeepsSource));
+        let keep_source = self.bugs.has(PlantedBug::DelegateKeepsSource);
+        self.table.transfer(cap, to, keep_source);
+        assert_eq!(self.table.entry(cap).map(|e| e.owner), Some(to), "a moved capability belongs to its new owner");
+        debug_assert!(keep_source || from == to || !self.table.owned_by(from).any(|c| c == cap), "the old owner's set no longer holds a moved capability");
         self.audit(CapabilityEvent::Delegated { cap, from_task: from, to_task: to });
         let (from_domain, to_domain) = (self.tasks[from.index()].domain, self.tasks[to.index()].domain);
         if from_domain != to_domain {
@@ -815,6 +839,7 @@ impl SimulatedKernel {
         self.stats.capability_ops += 1;
         self.validate(cap, task).map_err(|_| KernelError::InvalidCapability)?;
         self.table.invalidate(cap);
+        assert!(!self.is_capability_valid(cap, task), "a dropped capability is unusable");
         self.audit(CapabilityEvent::Dropped { cap, task });
         Ok(())
     }
