@@ -75,7 +75,20 @@ fn outcome(dir: &Path) -> Value {
     }
     let summary = read_json(&dir.join("summary.json"));
     let counted = ["runs", "events", "failing_runs", "spot_checks", "invariant_checks"].map(|k| summary[k].clone());
-    let shown: Vec<Value> = summary["findings"].as_array().expect("findings").iter().map(|f| without_clock(f.clone())).collect();
+    // Repro commands name the directory, which differs from run to run of this test.
+    let here = dir.display().to_string();
+    let shown: Vec<Value> = summary["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let mut f = without_clock(f.clone());
+            if let Some(repro) = f.get_mut("repro") {
+                *repro = Value::String(repro.as_str().unwrap_or_default().replace(&here, "<dir>"));
+            }
+            f
+        })
+        .collect();
     serde_json::json!({ "state": state, "folders": folders, "summary": [counted, shown] })
 }
 
