@@ -35,7 +35,10 @@ fn model_round(scenario: &Scenario) -> Result<Round, String> {
         return Err(format!("the model's run of {} did not pass: {:?}", scenario.name, report.first_violation().map(|v| v.signature())));
     }
     let s = report.stats;
-    Ok(Round { messages: s.messages_delivered, requests: s.requests_completed, events: Some(s.events), virtual_s: report.end_time.0 as f64 / 1e9, wall_s })
+    // Events as the minimal loop counts them: the model drops stale timeouts before they become
+    // events (`ignored_wakeups`), the minimal loop pops them as events.
+    let events = s.events + s.ignored_wakeups;
+    Ok(Round { messages: s.messages_delivered, requests: s.requests_completed, events: Some(events), virtual_s: report.end_time.0 as f64 / 1e9, wall_s })
 }
 
 fn minimal_round(ring: &Ring) -> Round {

@@ -27,13 +27,10 @@ fn bugs_from_env() -> Vec<PlantedBug> {
     if name.is_empty() {
         return Vec::new();
     }
-    match PlantedBug::ALL
-        .iter()
-        .find(|bug| format!("{bug:?}") == name)
-    {
-        Some(bug) => vec![*bug],
+    match PlantedBug::reachable().find(|bug| format!("{bug:?}") == name) {
+        Some(bug) => vec![bug],
         None => {
-            let known: Vec<String> = PlantedBug::ALL.iter().map(|b| format!("{b:?}")).collect();
+            let known: Vec<String> = PlantedBug::reachable().map(|b| format!("{b:?}")).collect();
             eprintln!(
                 "PANDAGEN_FUZZ_BUG={name:?} is not a planted bug; known: {}",
                 known.join(", ")

@@ -24,11 +24,50 @@ pub enum PlantedBug {
     ReceiveNewestFirst,
     /// A task's termination emits its exit notification twice.
     DuplicateExitNotification,
+    // ----- Authority and resources (domain layer, not yet wired into the kernel: a scenario
+    // cannot reach these yet; `reachable_by_runs` is false for them) -----
+    /// Enforcement charges an operation that exceeds the budget before checking it, so usage ends
+    /// above the limit.
+    BudgetCheckedAfterConsume,
+    /// Attaching a budget at spawn skips the inheritance check: a child may get more than its parent.
+    BudgetInheritanceUnchecked,
+    /// A message send charges two `MessageCount` units instead of one.
+    MessageChargedTwice,
+    /// A cancelled (exhausted) identity can still consume resources.
+    CancelledIdentityStillConsumes,
+    /// Budget exhaustion fails the operation but does not cancel the identity.
+    ExhaustionDoesNotCancel,
+    /// A policy's derived authority is applied without the subset check.
+    DerivedAuthorityNotSubsetChecked,
+    /// A stage-scoped derivation is not undone when the stage ends: it leaks into the pipeline.
+    StageScopeNotRestored,
+    /// `ComposedPolicy` lets a later `Allow` override an earlier `Require`.
+    ComposedPolicyDropsRequire,
+    /// The pipeline executor runs a stage although the policy denied it at stage start.
+    DenyIgnoredAtStageStart,
+    /// The executor allows one retry more than the stage's `max_retries`.
+    RetryCountOffByOne,
+    /// Backoff before retry `k` uses `multiplier^k` instead of `multiplier^(k-1)`.
+    BackoffExponentOffByOne,
+    /// A permanent stage failure does not stop the pipeline.
+    FailFastIgnored,
+    /// Only a stage's last attempt is written to the execution trace.
+    RetriesNotTraced,
+    /// A stage that succeeds after its deadline (so is cancelled by the timeout) still commits its
+    /// capabilities to the pipeline's pool.
+    CancelledStageCapsCommitted,
+    /// A rollback makes the transaction's first write visible anyway.
+    RollbackKeepsOneWrite,
+    /// A commit installs writes object by object and stops at the first conflict, keeping the ones
+    /// before it.
+    CommitStopsAtConflict,
+    /// Writing a blob also overwrites the content of its current committed version in place.
+    WriteMutatesOldVersion,
 }
 
 impl PlantedBug {
     /// Every planted bug, in a stable order.
-    pub const ALL: [PlantedBug; 7] = [
+    pub const ALL: [PlantedBug; 24] = [
         PlantedBug::DelegateKeepsSource,
         PlantedBug::TerminationSkipsInvalidation,
         PlantedBug::DelayedDeliveryDuplicates,
@@ -36,6 +75,23 @@ impl PlantedBug {
         PlantedBug::ReuseExecutionIds,
         PlantedBug::ReceiveNewestFirst,
         PlantedBug::DuplicateExitNotification,
+        PlantedBug::BudgetCheckedAfterConsume,
+        PlantedBug::BudgetInheritanceUnchecked,
+        PlantedBug::MessageChargedTwice,
+        PlantedBug::CancelledIdentityStillConsumes,
+        PlantedBug::ExhaustionDoesNotCancel,
+        PlantedBug::DerivedAuthorityNotSubsetChecked,
+        PlantedBug::StageScopeNotRestored,
+        PlantedBug::ComposedPolicyDropsRequire,
+        PlantedBug::DenyIgnoredAtStageStart,
+        PlantedBug::RetryCountOffByOne,
+        PlantedBug::BackoffExponentOffByOne,
+        PlantedBug::FailFastIgnored,
+        PlantedBug::RetriesNotTraced,
+        PlantedBug::CancelledStageCapsCommitted,
+        PlantedBug::RollbackKeepsOneWrite,
+        PlantedBug::CommitStopsAtConflict,
+        PlantedBug::WriteMutatesOldVersion,
     ];
 
     /// The invariants that can catch this bug first; the first listed is the one meant to.
@@ -53,7 +109,36 @@ impl PlantedBug {
             PlantedBug::ReuseExecutionIds => &["identity.never_reused"],
             PlantedBug::ReceiveNewestFirst => &["msg.fifo_per_channel"],
             PlantedBug::DuplicateExitNotification => &["identity.one_exit_notification"],
+            PlantedBug::BudgetCheckedAfterConsume => &["budget.usage_within_limit"],
+            PlantedBug::BudgetInheritanceUnchecked => &["budget.child_within_parent"],
+            PlantedBug::MessageChargedTwice => &["budget.exact_consumption"],
+            PlantedBug::CancelledIdentityStillConsumes => &["budget.nothing_after_cancel"],
+            PlantedBug::ExhaustionDoesNotCancel => &["budget.exhaustion_cancels"],
+            PlantedBug::DerivedAuthorityNotSubsetChecked => &["derive.subset"],
+            PlantedBug::StageScopeNotRestored => &["derive.stage_scope_restored"],
+            PlantedBug::ComposedPolicyDropsRequire => &["policy.composition_precedence"],
+            PlantedBug::DenyIgnoredAtStageStart => &["policy.deny_has_no_effect"],
+            PlantedBug::RetryCountOffByOne => &["pipeline.bounded_attempts"],
+            PlantedBug::BackoffExponentOffByOne => &["pipeline.backoff_exact"],
+            PlantedBug::FailFastIgnored => &["pipeline.fail_fast"],
+            PlantedBug::RetriesNotTraced => &["pipeline.trace_complete"],
+            PlantedBug::CancelledStageCapsCommitted => &["pipeline.no_caps_from_cancelled_stage"],
+            PlantedBug::RollbackKeepsOneWrite | PlantedBug::CommitStopsAtConflict => &["storage.no_partial_commit"],
+            PlantedBug::WriteMutatesOldVersion => &["storage.versions_immutable"],
         }
+    }
+
+    /// Whether a scenario run can reach this bug: the kernel or the event loop consults it. The
+    /// authority and resource bugs live in domain modules that are not wired into the kernel yet,
+    /// so whole-run tests, campaigns and benchmarks skip them; each is shown to break exactly its
+    /// invariant predicate in `model/tests/authority_planted_bugs.rs`.
+    pub fn reachable_by_runs(self) -> bool {
+        (self as u32) <= PlantedBug::DuplicateExitNotification as u32
+    }
+
+    /// The bugs a scenario run can reach, in stable order.
+    pub fn reachable() -> impl Iterator<Item = PlantedBug> {
+        PlantedBug::ALL.into_iter().filter(|b| b.reachable_by_runs())
     }
 
     /// Whether a violation of `invariant` is this bug being caught.
@@ -64,7 +149,9 @@ impl PlantedBug {
 
 /// The set of bugs switched on for a run (a bit set, cheap to test on hot paths).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BugSet(u32);
+pub struct BugSet(u128);
+
+const _: () = assert!(PlantedBug::ALL.len() <= 128, "every planted bug has a bit");
 
 impl BugSet {
     pub fn from_list(bugs: &[PlantedBug]) -> Self {

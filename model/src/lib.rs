@@ -7,6 +7,10 @@
 //! counter ids), never hashed.
 //!
 //! Entry point: [`run`] a validated [`Scenario`] with a [`RunConfig`] and get a [`RunReport`].
+//!
+//! The authority and resource modules — [`policy`], [`derivation`], [`budget`],
+//! [`cancellation`], [`pipeline`], [`storage`] (with [`rule_check`] for their invariant
+//! checkers) — are a domain layer the kernel and the event loop do not call yet.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -18,10 +22,13 @@ extern crate alloc;
 extern crate std;
 
 pub mod behaviour;
+pub mod budget;
 pub mod bugs;
+pub mod cancellation;
 pub mod capability;
 pub mod choices;
 pub mod depth_limit;
+pub mod derivation;
 pub mod engine;
 pub mod error;
 pub mod event_queue;
@@ -36,9 +43,13 @@ pub mod lifecycle;
 pub mod message;
 pub mod names;
 pub mod observation;
+pub mod pipeline;
+pub mod policy;
 pub mod report;
+pub mod rule_check;
 pub mod scenario;
 pub mod stats;
+pub mod storage;
 pub mod time;
 pub mod trace;
 pub mod trace_hash;

@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     };
     let mut figures = Shrink { rows: Vec::new(), missing: Vec::new() };
     let mut notes = vec!["Steps before = explicit steps + workload operations.".to_string()];
-    for bug in PlantedBug::ALL {
+    for bug in PlantedBug::reachable() {
         let mut scenario = base.clone();
         scenario.bugs = vec![bug];
         let failing = (1..=50).find_map(|seed| {

@@ -142,7 +142,8 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
-/// The planted bugs' names, in `PlantedBug::ALL` order (a test keeps them equal).
+/// The names of the planted bugs a run can reach (`PlantedBug::reachable()`, in its order; a test
+/// keeps them equal): the domain-layer ones would never be found.
 const BUG_NAMES: [&str; 7] = [
     "DelegateKeepsSource",
     "TerminationSkipsInvalidation",
@@ -159,7 +160,7 @@ fn bug_names() -> clap::builder::PossibleValuesParser {
 }
 
 fn bug_named(name: &str) -> Result<PlantedBug, String> {
-    PlantedBug::ALL.into_iter().find(|b| format!("{b:?}") == name).ok_or_else(|| format!("unknown planted bug `{name}`"))
+    PlantedBug::reachable().find(|b| format!("{b:?}") == name).ok_or_else(|| format!("unknown planted bug `{name}`"))
 }
 
 fn main() -> ExitCode {
@@ -277,8 +278,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bug_names_are_the_planted_bugs() {
-        let names: Vec<String> = PlantedBug::ALL.iter().map(|b| format!("{b:?}")).collect();
+    fn the_bug_names_are_the_planted_bugs_runs_reach() {
+        let names: Vec<String> = PlantedBug::reachable().map(|b| format!("{b:?}")).collect();
         assert_eq!(names, BUG_NAMES);
     }
 

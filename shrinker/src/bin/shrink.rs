@@ -82,7 +82,7 @@ fn fuzz_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
     let bytes = replay::files::read_file(&args.input, "fuzz artifact").map_err(|e| e.to_string())?;
     let bugs = match &args.bug {
         None => Vec::new(),
-        Some(name) => vec![model::bugs::PlantedBug::ALL.into_iter().find(|b| format!("{b:?}") == *name).ok_or_else(|| format!("unknown planted bug `{name}`"))?],
+        Some(name) => vec![model::bugs::PlantedBug::reachable().find(|b| format!("{b:?}") == *name).ok_or_else(|| format!("unknown planted bug `{name}`"))?],
     };
     let config = model::generate::GenConfig::fuzzing(bugs);
     let (scenario, choices) = model::generate::fuzz_case(&bytes, &config);
