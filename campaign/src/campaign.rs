@@ -1,16 +1,21 @@
 //! The campaign loop: batches of runs in parallel (rayon), aggregated in run order so
-//! deduplication does not depend on thread timing; new signatures are saved at once (finding and
-//! original trace) and shrunk by a background thread while the batches go on (bounded by the
-//! shrink budget); the state is checkpointed after every batch. A campaign stops at its run count
-//! or duration, or on interrupt (Ctrl-C), always after a complete batch and checkpoint; at a
-//! normal stop it waits for the queued shrinks, on interrupt it leaves them to the next session.
+//! deduplication does not depend on thread timing; new signatures get their original trace at once
+//! and are shrunk by a background thread while the batches go on (bounded by the shrink budget);
+//! the state is checkpointed after every batch. A campaign stops at its run count or duration, or
+//! on interrupt (Ctrl-C), always after a complete batch and checkpoint; at a normal stop it waits
+//! for the queued shrinks, on interrupt it leaves them to the next session.
+//!
+//! Resuming gives exactly the result of an uninterrupted campaign whatever instant the last
+//! session was killed at (wall-clock fields aside): per batch, the new findings' traces are
+//! written first, then the checkpoint (the commit: runs, totals, hits and shrinks so far), then
+//! the `finding.json` views; a resumed session removes stale temporary files, brings the finding
+//! folders in step with the checkpoint and re-runs the batches after it.
 
 use crate::findings::{self, Finding, ShrinkSummary, NONDETERMINISM};
 use crate::shard::Shard;
 use crate::state::{CampaignState, TimelinePoint};
-use crate::{run_one, spot_checked, RunOutcome, RunSpec};
+use crate::{run_one, spot_checked, store, RunOutcome, RunSpec};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -56,36 +61,45 @@ pub struct Progress {
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub state: CampaignState,
-    pub findings: BTreeMap<String, Finding>,
     pub interrupted: bool,
 }
 
 /// Runs (or resumes) the campaign in `options.dir`.
 pub fn run(options: &Options, interrupt: &AtomicBool, progress: &mut dyn FnMut(&Progress)) -> Result<Outcome, String> {
-    std::fs::create_dir_all(&options.dir).map_err(|e| format!("{}: {e}", options.dir.display()))?;
-    let state = match CampaignState::load(&options.dir)? {
+    let dir = &options.dir;
+    if let Some(file) = dir.ancestors().find(|a| a.is_file()) {
+        return Err(match file == dir.as_path() {
+            true => format!("--dir {}: is a file, not a campaign directory", dir.display()),
+            false => format!("--dir {}: cannot create it under {}, which is a file", dir.display(), file.display()),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("--dir {}: cannot create the directory: {e}", dir.display()))?;
+    let mut state = match CampaignState::load(dir)? {
         Some(s) if !s.merged_from.is_empty() => {
-            return Err(format!("{} is a merged report of shards {}, not a campaign to resume: run each shard in its own directory and merge again", options.dir.display(), s.shards()));
+            return Err(format!("{} is a merged report of shards {}, not a campaign to resume: run each shard in its own directory and merge again", dir.display(), s.shards()));
         }
-        Some(s) if s.spec != options.spec || s.shard != options.shard => {
-            return Err(format!("{} holds a campaign with other settings ({}); resume it with those settings or use another directory", options.dir.display(), settings_difference(&s, options)));
+        Some(s) if s.spec != options.spec.record() || s.shard != options.shard => {
+            return Err(format!("{} holds a campaign with other settings ({}); resume it with those settings or use another directory", dir.display(), settings_difference(&s, options)));
         }
         Some(s) => s,
-        None => CampaignState::new(options.spec.clone(), options.shard),
+        None => CampaignState::new(options.spec.record(), options.shard),
     };
-    let found = findings::load_all(&options.dir)?;
+    store::remove_temporaries(dir)?;
+    findings::reconcile(dir, &options.spec, &mut state.findings)?;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads).build().map_err(|e| e.to_string())?;
     std::thread::scope(|scope| {
         let mut shrinks = Shrinks::start(scope, options, interrupt);
-        let (state, mut found, interrupted) = run_batches(options, &pool, state, found, &mut shrinks, interrupt, progress)?;
-        shrinks.finish(options, &mut found)?;
-        Ok(Outcome { state, findings: found, interrupted })
+        let (mut state, interrupted) = run_batches(options, &pool, state, &mut shrinks, interrupt, progress)?;
+        if shrinks.finish(&mut state)? {
+            checkpoint(options, &mut state, &mut shrinks)?;
+        }
+        Ok(Outcome { state, interrupted })
     })
 }
 
 /// Which settings of a stored campaign differ from the requested ones, in command-line terms.
 fn settings_difference(stored: &CampaignState, options: &Options) -> String {
-    let (was, now) = (&stored.spec, &options.spec);
+    let (was, now) = (&stored.spec, &options.spec.record());
     let mut differences = Vec::new();
     if stored.shard != options.shard {
         differences.push(format!("--shard {} there, {} now", stored.shard, options.shard));
@@ -103,27 +117,24 @@ fn settings_difference(stored: &CampaignState, options: &Options) -> String {
         differences.push(format!("--spot-check-per-mille {} there, {} now", was.spot_check_per_mille, now.spot_check_per_mille));
     }
     if was.templates != now.templates {
-        differences.push(format!("{} --template scenarios there, {} now (or their contents differ)", was.templates.len(), now.templates.len()));
+        let names = |t: &[crate::TemplateRecord]| t.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
+        differences.push(format!("--template scenarios [{}] there, [{}] now (or their contents differ)", names(&was.templates), names(&now.templates)));
     }
     differences.join("; ")
 }
 
-/// The batch loop: runs, aggregates, records new findings and queues them for shrinking,
-/// checkpoints, reports progress. Returns the state, the findings and whether it was interrupted.
+/// The batch loop: runs, aggregates, records new findings, checkpoints, queues the new findings
+/// for shrinking, reports progress. Returns the state and whether it was interrupted.
 fn run_batches(
     options: &Options,
     pool: &rayon::ThreadPool,
     mut state: CampaignState,
-    mut found: BTreeMap<String, Finding>,
     shrinks: &mut Shrinks,
     interrupt: &AtomicBool,
     progress: &mut dyn FnMut(&Progress),
-) -> Result<(CampaignState, BTreeMap<String, Finding>, bool), String> {
-    // Findings an earlier session recorded but did not shrink (or did not finish recording).
-    for finding in found.values() {
-        if !findings::finding_dir(&options.dir, &finding.signature).join("original.trace").exists() {
-            findings::record_original(&options.dir, &options.spec, finding)?;
-        }
+) -> Result<(CampaignState, bool), String> {
+    // Findings an earlier session counted but did not shrink.
+    for finding in state.findings.values() {
         shrinks.submit(finding);
     }
     let started = Instant::now();
@@ -131,7 +142,7 @@ fn run_batches(
     let (mut session_runs, mut session_events) = (0, 0);
     loop {
         if interrupt.load(Ordering::Relaxed) {
-            return Ok((state, found, true));
+            return Ok((state, true));
         }
         let batch = match options.stop {
             Stop::Runs(n) if state.runs >= n => break,
@@ -140,17 +151,21 @@ fn run_batches(
             Stop::Duration(_) => options.batch,
         };
         let first = state.next_index;
-        let outcomes: Vec<RunOutcome> = pool.install(|| (first..first + batch).into_par_iter().map(|i| run_one(&options.spec, options.shard.seed(i))).collect());
+        let outcomes: Vec<RunOutcome> = pool.install(|| (first..first.saturating_add(batch)).into_par_iter().map(|i| run_one(&options.spec, options.shard.seed(i))).collect());
         let elapsed = base_elapsed + started.elapsed().as_secs_f64();
-        let touched = aggregate(&mut state, &mut found, &outcomes, elapsed);
-        shrinks.collect(options, &mut found)?;
-        save_findings(options, &found, &touched, shrinks)?;
+        let new = aggregate(&mut state, &outcomes, elapsed);
+        for signature in &new {
+            findings::record_original(&options.dir, &options.spec, &state.findings[signature])?;
+        }
         session_runs += batch;
         session_events += outcomes.iter().map(|o| o.events).sum::<u64>();
         state.next_index += batch;
         state.elapsed_s = base_elapsed + started.elapsed().as_secs_f64();
-        state.record_timeline(TimelinePoint { elapsed_s: state.elapsed_s, runs: state.runs, events: state.events, findings: found.len() as u64 });
-        state.save(&options.dir)?;
+        state.record_timeline(TimelinePoint { elapsed_s: state.elapsed_s, runs: state.runs, events: state.events, findings: state.findings.len() as u64 });
+        checkpoint(options, &mut state, shrinks)?;
+        for signature in &new {
+            shrinks.submit(&state.findings[signature]);
+        }
         let remaining = match options.stop {
             Stop::Runs(n) => {
                 let rate = session_runs as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -158,9 +173,20 @@ fn run_batches(
             }
             Stop::Duration(d) => Some(d.saturating_sub(started.elapsed())),
         };
-        progress(&Progress { runs: state.runs, events: state.events, findings: found.len(), session_runs, session_events, session_elapsed: started.elapsed(), remaining });
+        progress(&Progress { runs: state.runs, events: state.events, findings: state.findings.len(), session_runs, session_events, session_elapsed: started.elapsed(), remaining });
     }
-    Ok((state, found, false))
+    Ok((state, false))
+}
+
+/// Folds in the shrinks finished so far, writes the checkpoint (the commit), then the
+/// `finding.json` views of it.
+fn checkpoint(options: &Options, state: &mut CampaignState, shrinks: &mut Shrinks) -> Result<(), String> {
+    shrinks.collect(state)?;
+    state.save(&options.dir)?;
+    for finding in state.findings.values() {
+        findings::save(&options.dir, finding)?;
+    }
+    Ok(())
 }
 
 /// What the background shrinker sends back: a signature and its shrink (`None`: interrupted).
@@ -201,39 +227,43 @@ impl Shrinks {
         }
     }
 
-    /// Folds in the shrinks finished so far and saves their findings.
-    fn collect(&mut self, options: &Options, found: &mut BTreeMap<String, Finding>) -> Result<(), String> {
+    /// Folds the shrinks finished so far into `state` (the next checkpoint records them).
+    fn collect(&mut self, state: &mut CampaignState) -> Result<(), String> {
         while let Ok(result) = self.results.try_recv() {
-            self.apply(options, found, result)?;
+            self.apply(state, result)?;
         }
         Ok(())
     }
 
-    /// Waits for the queued shrinks (after an interrupt they stop at once and save nothing).
-    fn finish(mut self, options: &Options, found: &mut BTreeMap<String, Finding>) -> Result<(), String> {
+    /// Waits for the queued shrinks (after an interrupt they stop at once and save nothing);
+    /// returns whether any finished, so that a checkpoint must record it.
+    fn finish(&mut self, state: &mut CampaignState) -> Result<bool, String> {
         self.jobs = None;
+        let mut finished = false;
         while self.pending > 0 {
             let Ok(result) = self.results.recv() else { break };
-            self.apply(options, found, result)?;
+            finished |= self.apply(state, result)?;
         }
-        Ok(())
+        Ok(finished)
     }
 
-    fn apply(&mut self, options: &Options, found: &mut BTreeMap<String, Finding>, (signature, result): ShrinkResult) -> Result<(), String> {
+    /// Records a shrink in `state`; returns whether there was one to record.
+    fn apply(&mut self, state: &mut CampaignState, (signature, result): ShrinkResult) -> Result<bool, String> {
         self.pending -= 1;
         let summary = result.map_err(|e| format!("shrinking {signature}: {e}"))?;
-        if let (Some(summary), Some(finding)) = (summary, found.get_mut(&signature)) {
-            finding.shrunk = Some(summary);
-            findings::save(&options.dir, finding)?;
+        match (summary, state.findings.get_mut(&signature)) {
+            (Some(summary), Some(finding)) => {
+                finding.shrunk = Some(summary);
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        Ok(())
     }
 }
 
-/// Folds a batch into the state in run order; returns the signatures the batch hit, each with
-/// whether it was seen for the first time.
-fn aggregate(state: &mut CampaignState, found: &mut BTreeMap<String, Finding>, outcomes: &[RunOutcome], elapsed: f64) -> BTreeMap<String, bool> {
-    let mut touched = BTreeMap::new();
+/// Folds a batch into the state in run order; returns the signatures seen for the first time.
+fn aggregate(state: &mut CampaignState, outcomes: &[RunOutcome], elapsed: f64) -> Vec<String> {
+    let mut new = Vec::new();
     for o in outcomes {
         state.runs += 1;
         state.events += o.events;
@@ -245,33 +275,17 @@ fn aggregate(state: &mut CampaignState, found: &mut BTreeMap<String, Finding>, o
         let signatures = o.signature.iter().cloned().chain(o.nondeterministic.map(|_| NONDETERMINISM.to_string()));
         for signature in signatures {
             state.failing_runs += 1;
-            match found.get_mut(&signature) {
+            match state.findings.get_mut(&signature) {
                 Some(f) => {
                     f.hits += 1;
                     f.last_seen_s = elapsed;
-                    touched.entry(signature).or_insert(false);
                 }
                 None => {
-                    found.insert(signature.clone(), Finding { signature: signature.clone(), first_seed: o.seed, first_seen_s: elapsed, last_seen_s: elapsed, hits: 1, shrunk: None });
-                    touched.insert(signature, true);
+                    state.findings.insert(signature.clone(), Finding { signature: signature.clone(), first_seed: o.seed, first_seen_s: elapsed, last_seen_s: elapsed, hits: 1, shrunk: None });
+                    new.push(signature);
                 }
             }
         }
     }
-    touched
-}
-
-/// Saves the findings this batch hit: a new one is recorded (`finding.json`, then its original
-/// trace) and queued for shrinking; a known one gets its new hit count.
-fn save_findings(options: &Options, found: &BTreeMap<String, Finding>, touched: &BTreeMap<String, bool>, shrinks: &mut Shrinks) -> Result<(), String> {
-    for (signature, &new) in touched {
-        let Some(finding) = found.get(signature) else { continue };
-        if new {
-            findings::record_original(&options.dir, &options.spec, finding)?;
-            shrinks.submit(finding);
-        } else {
-            findings::save(&options.dir, finding)?;
-        }
-    }
-    Ok(())
+    new
 }

@@ -5,9 +5,12 @@
 //! - [`shard`]: which seeds a shard runs (`seed = index * N + k`), so shards never overlap and
 //!   together cover the seed space in order.
 //! - [`run_one`]: one generated run (swarm on by default) with an optional determinism re-check.
-//! - [`findings`]: `findings/<signature>/` directories, written atomically; they are the source of
-//!   truth for what was found, so a kill between two checkpoints loses no finding.
-//! - [`state`]: the checkpointed campaign state (`state.json`): next run index, totals, timeline.
+//! - [`findings`]: `findings/<signature>/` directories, written atomically: each finding's traces
+//!   and shrunk repro, and `finding.json`, a view of the checkpoint.
+//! - [`state`]: the checkpointed campaign state (`state.json`): next run index, totals, timeline,
+//!   and every finding with its hits. The checkpoint is the one record of what was counted.
+//! - [`store`]: atomic writes, stale temporary files removed on start, crash points for the
+//!   kill-anywhere test.
 //! - [`campaign`]: the batch loop; [`report`]: the campaign's summary, rendered by the `reports`
 //!   crate as markdown, HTML with charts, JUnit XML and JSON.
 
@@ -17,6 +20,7 @@ pub mod merge;
 pub mod report;
 pub mod shard;
 pub mod state;
+pub mod store;
 
 use model::bugs::PlantedBug;
 use model::choices::Choices;
@@ -27,7 +31,7 @@ use model::{RunConfig, RunReport, Scenario};
 pub const GENERATION_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// What every run of a campaign is generated with.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunSpec {
     pub swarm: bool,
     pub max_workload_ops: u32,
@@ -36,11 +40,50 @@ pub struct RunSpec {
     pub spot_check_per_mille: u16,
     /// Scenario templates: when given, run `seed` uses template `seed % len` (in swarm mode with a
     /// random subset of its faults and operation kinds) instead of a generated scenario.
-    #[serde(default)]
     pub templates: Vec<Scenario>,
 }
 
+/// What a campaign directory keeps of its [`RunSpec`]: the settings, and of each template only its
+/// name and a digest (every session gets the templates from its command line; the digest says
+/// whether they are the ones the campaign started with). So `state.json` stays small however
+/// large the templates are.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SpecRecord {
+    pub swarm: bool,
+    pub max_workload_ops: u32,
+    pub bugs: Vec<PlantedBug>,
+    pub spot_check_per_mille: u16,
+    pub templates: Vec<TemplateRecord>,
+}
+
+/// A template scenario as a campaign directory records it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TemplateRecord {
+    pub name: String,
+    /// FNV-1a (64 bits, 16 hex digits) of the scenario's JSON encoding.
+    pub digest: String,
+}
+
+impl TemplateRecord {
+    pub fn of(template: &Scenario) -> Self {
+        let bytes = serde_json::to_vec(template).unwrap_or_default();
+        let digest = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3));
+        TemplateRecord { name: template.name.clone(), digest: format!("{digest:016x}") }
+    }
+}
+
 impl RunSpec {
+    /// What a campaign directory keeps of this spec.
+    pub fn record(&self) -> SpecRecord {
+        SpecRecord {
+            swarm: self.swarm,
+            max_workload_ops: self.max_workload_ops,
+            bugs: self.bugs.clone(),
+            spot_check_per_mille: self.spot_check_per_mille,
+            templates: self.templates.iter().map(TemplateRecord::of).collect(),
+        }
+    }
+
     fn gen_config(&self) -> GenConfig {
         GenConfig { swarm: self.swarm, max_workload_ops: self.max_workload_ops, bugs: self.bugs.clone() }
     }

@@ -13,10 +13,11 @@ use crate::state::CampaignState;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Merges `dirs` into `out`; returns the merged state and findings. The directories must be
-/// distinct shards `k/N` of one campaign (same settings, same `N`), all `N` of them unless
-/// `partial`; `out` must not be one of them nor hold a campaign that runs.
-pub fn merge(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<(CampaignState, BTreeMap<String, Finding>), String> {
+/// Merges `dirs` into `out`; returns the merged state (its findings included). The directories
+/// must be distinct shards `k/N` of one campaign (same settings, same `N`), all `N` of them unless
+/// `partial`; `out` must not be one of them nor hold a campaign that runs. Findings come from each
+/// shard's checkpoint (a shard still running contributes what its last checkpoint counted).
+pub fn merge(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<CampaignState, String> {
     let (states, replaces_merge) = load_shards(out, dirs, partial)?;
     // An earlier merge in `out` is replaced whole: none of its findings may linger. (A folder
     // without a campaign state is left as it is.)
@@ -28,10 +29,10 @@ pub fn merge(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<(CampaignSta
     let mut found: BTreeMap<String, (Finding, PathBuf)> = BTreeMap::new();
     for (dir, state) in dirs.iter().zip(&states) {
         merged = Some(match merged {
-            None => CampaignState { shard: Shard::WHOLE, merged_from: vec![state.shard], ..state.clone() },
+            None => CampaignState { shard: Shard::WHOLE, merged_from: vec![state.shard], findings: BTreeMap::new(), ..state.clone() },
             Some(m) => add(m, state),
         });
-        for (sig, f) in findings::load_all(dir)? {
+        for (sig, f) in state.findings.clone() {
             let source = findings::finding_dir(dir, &sig);
             match found.get_mut(&sig) {
                 None => {
@@ -58,8 +59,9 @@ pub fn merge(out: &Path, dirs: &[PathBuf], partial: bool) -> Result<(CampaignSta
         copy_finding(source, &findings::finding_dir(out, &finding.signature))?;
         findings::save(out, finding)?;
     }
+    state.findings = found.into_iter().map(|(k, (f, _))| (k, f)).collect();
     state.save(out)?;
-    Ok((state, found.into_iter().map(|(k, (f, _))| (k, f)).collect()))
+    Ok(state)
 }
 
 /// Loads every shard's state and checks that together they are shards of one campaign; also
@@ -130,8 +132,13 @@ fn copy_finding(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
     let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
     for entry in entries.flatten() {
+        // finding.json is written from the merged checkpoint; a temporary file is a write in flight.
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "finding.json" || crate::store::is_temporary(&name) || !entry.path().is_file() {
+            continue;
+        }
         let bytes = std::fs::read(entry.path()).map_err(|e| format!("{}: {e}", entry.path().display()))?;
-        replay::files::write_atomically(&to.join(entry.file_name()), &bytes).map_err(|e| e.to_string())?;
+        crate::store::write(&to.join(entry.file_name()), &bytes)?;
     }
     Ok(())
 }

@@ -52,7 +52,7 @@ pub fn summary(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, Fi
     }
 }
 
-/// Writes every report file.
-pub fn write_all(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, Finding>) -> Result<(), String> {
-    reports::campaign::write_all(dir, &summary(dir, state, findings))
+/// Writes every report file (of the state's findings).
+pub fn write_all(dir: &Path, state: &CampaignState) -> Result<(), String> {
+    reports::campaign::write_all(dir, &summary(dir, state, &state.findings))
 }

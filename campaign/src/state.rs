@@ -1,10 +1,14 @@
 //! The checkpointed state of a campaign directory (`state.json`), written atomically after every
 //! batch: the settings (a resumed campaign must keep them), the next run index, totals, the
-//! events-per-run distribution, invariant check counts and a timeline for the report's charts.
-//! Findings are not stored here: their directories are the source of truth.
+//! events-per-run distribution, invariant check counts, a timeline for the report's charts, and
+//! every finding with its hits and shrink. It is the one record of what was counted: a resumed
+//! campaign starts from it and re-runs whatever came after it (see `findings` for how the finding
+//! folders are kept in step with it).
 
+use crate::findings::Finding;
 use crate::shard::Shard;
-use crate::RunSpec;
+use crate::store;
+use crate::SpecRecord;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -22,10 +26,15 @@ pub struct TimelinePoint {
     pub findings: u64,
 }
 
+/// Version of the `state.json` layout this build reads and writes.
+pub const STATE_FORMAT: u32 = 2;
+
 /// Everything a campaign needs to continue where it stopped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CampaignState {
-    pub spec: RunSpec,
+    /// [`STATE_FORMAT`].
+    pub format: u32,
+    pub spec: SpecRecord,
     pub shard: Shard,
     /// The next run index of this shard (its seed is `shard.seed(next_index)`).
     pub next_index: u64,
@@ -48,11 +57,14 @@ pub struct CampaignState {
     /// directory is a report: it cannot be resumed.
     #[serde(default)]
     pub merged_from: Vec<Shard>,
+    /// Every finding, by signature, as of this checkpoint.
+    pub findings: BTreeMap<String, Finding>,
 }
 
 impl CampaignState {
-    pub fn new(spec: RunSpec, shard: Shard) -> Self {
+    pub fn new(spec: SpecRecord, shard: Shard) -> Self {
         CampaignState {
+            format: STATE_FORMAT,
             spec,
             shard,
             next_index: 0,
@@ -66,6 +78,7 @@ impl CampaignState {
             timeline: Vec::new(),
             spot_checks: 0,
             merged_from: Vec::new(),
+            findings: BTreeMap::new(),
         }
     }
 
@@ -115,14 +128,23 @@ impl CampaignState {
         match std::fs::read(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(format!("{}: cannot read: {e}", path.display())),
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| format!("{}: not a campaign state: {e}", path.display())),
+            Ok(bytes) => Self::decode(&bytes).map(Some).map_err(|e| format!("{}: {e}", path.display())),
         }
     }
 
-    /// Writes the state atomically.
+    fn decode(bytes: &[u8]) -> Result<CampaignState, String> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("not a campaign state: {e}"))?;
+        match value.get("format").and_then(serde_json::Value::as_u64) {
+            Some(f) if f == u64::from(STATE_FORMAT) => serde_json::from_value(value).map_err(|e| format!("not a campaign state: {e}")),
+            Some(f) => Err(format!("campaign state format {f}; this build reads format {STATE_FORMAT}: use a new directory")),
+            None => Err(format!("a campaign state of an earlier build (before format {STATE_FORMAT}, which keeps findings in the checkpoint): use a new directory")),
+        }
+    }
+
+    /// Writes the state atomically (the checkpoint).
     pub fn save(&self, dir: &Path) -> Result<(), String> {
         let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        replay::files::write_atomically(&Self::path(dir), &bytes).map_err(|e| e.to_string())
+        store::write(&Self::path(dir), &bytes)
     }
 }
 
@@ -163,8 +185,8 @@ mod tests {
     }
 
     fn state() -> CampaignState {
-        let spec = RunSpec { swarm: true, max_workload_ops: 10, bugs: Vec::new(), spot_check_per_mille: 0, templates: Vec::new() };
-        CampaignState::new(spec, Shard { index: 0, count: 1 })
+        let spec = crate::RunSpec { swarm: true, max_workload_ops: 10, bugs: Vec::new(), spot_check_per_mille: 0, templates: Vec::new() };
+        CampaignState::new(spec.record(), Shard { index: 0, count: 1 })
     }
 
     #[test]
@@ -183,7 +205,7 @@ mod tests {
         for events in [3, 3, 120, 999, 1000, 4096, 250_000] {
             s.count_events(events);
         }
-        let back: CampaignState = serde_json::from_str(&serde_json::to_string(&s).expect("encodes")).expect("decodes");
+        let back = CampaignState::decode(&serde_json::to_vec(&s).expect("encodes")).expect("decodes");
         assert_eq!(back.events_per_run, s.events_per_run);
         assert_eq!(back.events_per_run.len(), 7);
         assert_eq!(back.events_per_run.value_at_quantile(0.5), 999);

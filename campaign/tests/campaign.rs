@@ -22,8 +22,8 @@ fn power_test_every_planted_bug_is_found_and_shrunk_with_its_signature() {
     for bug in PlantedBug::reachable() {
         let dir = tempfile::tempdir().expect("tempdir");
         let outcome = run(&options(dir.path(), spec(vec![bug]), Shard::WHOLE, 512), &AtomicBool::new(false), &mut |_| {}).expect("campaign runs");
-        let caught: Vec<_> = outcome.findings.values().filter(|f| bug.is_caught_by(f.signature.split('@').next().unwrap_or(""))).collect();
-        assert!(!caught.is_empty(), "{bug:?} not found in 512 runs: {:?}", outcome.findings.keys());
+        let caught: Vec<_> = outcome.state.findings.values().filter(|f| bug.is_caught_by(f.signature.split('@').next().unwrap_or(""))).collect();
+        assert!(!caught.is_empty(), "{bug:?} not found in 512 runs: {:?}", outcome.state.findings.keys());
         for f in caught {
             let shrunk = f.shrunk.as_ref().expect("shrunk");
             assert_eq!(shrunk.signature, f.signature);
@@ -42,10 +42,10 @@ fn power_test_every_planted_bug_is_found_and_shrunk_with_its_signature() {
 fn a_clean_campaign_finds_nothing_and_writes_every_report() {
     let dir = tempfile::tempdir().expect("tempdir");
     let outcome = run(&options(dir.path(), spec(vec![]), Shard::WHOLE, 600), &AtomicBool::new(false), &mut |_| {}).expect("campaign runs");
-    assert!(outcome.findings.is_empty(), "{:?}", outcome.findings.keys());
+    assert!(outcome.state.findings.is_empty(), "{:?}", outcome.state.findings.keys());
     assert_eq!(outcome.state.runs, 600);
     assert!(outcome.state.spot_checks > 0, "the determinism spot check ran");
-    report::write_all(dir.path(), &outcome.state, &outcome.findings).expect("reports");
+    report::write_all(dir.path(), &outcome.state).expect("reports");
     for name in ["report.md", "report.html", "junit.xml", "summary.json"] {
         assert!(dir.path().join(name).exists(), "{name} missing");
     }
@@ -59,13 +59,13 @@ fn an_interrupted_campaign_resumes_without_losing_findings() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = spec(vec![PlantedBug::DuplicateExitNotification]);
     let first = run(&options(dir.path(), s.clone(), Shard::WHOLE, 128), &AtomicBool::new(false), &mut |_| {}).expect("first session");
-    assert!(!first.findings.is_empty());
+    assert!(!first.state.findings.is_empty());
     // A later session continues from the checkpoint, keeps the findings and adds hits.
     let second = run(&options(dir.path(), s.clone(), Shard::WHOLE, 256), &AtomicBool::new(false), &mut |_| {}).expect("resumed");
     assert_eq!(second.state.runs, 256);
     assert_eq!(second.state.next_index, 256);
-    for (sig, f) in &first.findings {
-        let g = second.findings.get(sig).expect("finding kept");
+    for (sig, f) in &first.state.findings {
+        let g = second.state.findings.get(sig).expect("finding kept");
         assert_eq!(g.first_seed, f.first_seed);
         assert!(g.hits >= f.hits);
     }
@@ -88,13 +88,14 @@ fn shards_partition_the_seeds_and_merge_into_the_whole() {
     }
     let out = tempfile::tempdir().expect("tempdir");
     let dirs: Vec<_> = parts.iter().map(|d| d.path().to_path_buf()).collect();
-    let (merged, found) = campaign::merge::merge(out.path(), &dirs, false).expect("merge");
+    let merged = campaign::merge::merge(out.path(), &dirs, false).expect("merge");
+    let found = &merged.findings;
     assert_eq!(merged.runs, all.state.runs);
     assert_eq!(merged.events, all.state.events, "two shards of 128 runs are exactly the first 256 seeds");
-    assert_eq!(found.keys().collect::<Vec<_>>(), all.findings.keys().collect::<Vec<_>>());
-    for (sig, f) in &found {
-        assert_eq!(f.hits, all.findings[sig].hits);
-        assert_eq!(f.first_seed, all.findings[sig].first_seed);
+    assert_eq!(found.keys().collect::<Vec<_>>(), all.state.findings.keys().collect::<Vec<_>>());
+    for (sig, f) in found {
+        assert_eq!(f.hits, all.state.findings[sig].hits);
+        assert_eq!(f.first_seed, all.state.findings[sig].first_seed);
         assert!(findings::finding_dir(out.path(), sig).join("shrunk.ron").exists());
     }
     assert_eq!(Shard { index: 1, count: 4 }.seed(3), 13);
@@ -118,7 +119,7 @@ fn merging_a_wrong_set_of_shards_is_refused() {
     let out = tempfile::tempdir().expect("tempdir");
     let merge = |dirs: &[&tempfile::TempDir], partial| {
         let dirs: Vec<_> = dirs.iter().map(|d| d.path().to_path_buf()).collect();
-        campaign::merge::merge(out.path(), &dirs, partial).map(|(state, _)| state)
+        campaign::merge::merge(out.path(), &dirs, partial)
     };
     assert!(merge(&[&a, &a], true).expect_err("duplicate").contains("both shard 0/3"));
     assert!(merge(&[&a, &b], false).expect_err("incomplete").contains("shards 2/3 are missing"));
@@ -139,7 +140,7 @@ fn a_campaign_over_templates_finds_the_planted_bug_in_them() {
     let mut s = spec(vec![PlantedBug::DelayedDeliveryDuplicates]);
     s.templates = vec![template];
     let outcome = run(&options(dir.path(), s, Shard::WHOLE, 128), &AtomicBool::new(false), &mut |_| {}).expect("campaign runs");
-    assert!(outcome.findings.keys().any(|k| k.starts_with("msg.at_most_once")), "{:?}", outcome.findings.keys());
+    assert!(outcome.state.findings.keys().any(|k| k.starts_with("msg.at_most_once")), "{:?}", outcome.state.findings.keys());
 }
 
 #[test]
@@ -152,7 +153,7 @@ fn templates_written_with_the_newer_steps_and_expectations_run_and_their_finding
     s.templates = vec![template, scenarios::load_scenario(Path::new("../scenarios/messages_blocking_receive.ron")).expect("loads")];
     assert!(s.scenario(0).steps.iter().all(|step| step.expect.is_none()), "runs carry no expectations");
     let outcome = run(&options(dir.path(), s, Shard::WHOLE, 16), &AtomicBool::new(false), &mut |_| {}).expect("campaign runs");
-    let finding = outcome.findings.keys().find(|k| k.starts_with("cap.single_owner")).unwrap_or_else(|| panic!("{:?}", outcome.findings.keys()));
+    let finding = outcome.state.findings.keys().find(|k| k.starts_with("cap.single_owner")).unwrap_or_else(|| panic!("{:?}", outcome.state.findings.keys()));
     let shrunk = dir.path().join("findings").join(finding.replace('@', "__")).join("shrunk.ron");
     let repro = scenarios::load_scenario(&shrunk).expect("the shrunk repro loads");
     assert!(repro.steps.iter().any(|step| matches!(step.op, model::scenario::StepOp::Spawn { .. })), "{repro:#?}");

@@ -302,15 +302,3 @@ pub fn swarm_template(template: &Scenario, choices: &mut Choices) -> Scenario {
     }
     s
 }
-
-/// Proptest strategies for whole generated runs.
-#[cfg(feature = "proptest")]
-pub mod strategy {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// Generated scenarios (each from a random seed of the generator).
-    pub fn scenario(config: GenConfig) -> impl Strategy<Value = Scenario> {
-        any::<u64>().prop_map(move |seed| generate(&mut Choices::seeded(seed), &config))
-    }
-}

@@ -33,10 +33,11 @@ use serde::{Deserialize, Serialize};
 /// Version of the trace format this build reads and writes.
 pub const TRACE_FORMAT_VERSION: u32 = 3;
 
-/// How deeply values may nest in a trace or a scenario: one limit for scenario files, text traces
-/// and binary traces. Each supervisor level of a scenario costs four levels (task spec, behaviour,
-/// its fields, the children list), so 256 allows supervisors nested about 60 deep. Deeper input is
-/// refused with an error, never a stack overflow; every trace the tools write fits.
+/// How deeply values may nest when decoding a binary trace. Each supervisor level of a scenario
+/// costs four levels (task spec, behaviour, its fields, the children list), so 256 leaves room for
+/// the scenario limit every reader enforces, [`crate::scenario::MAX_SUPERVISOR_DEPTH`] (32), with
+/// margin; deeper input is refused with an error, never a stack overflow, and every trace the
+/// tools write fits.
 pub const MAX_NESTING: usize = 256;
 /// Version of the model that recorded a trace.
 pub const MODEL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -6,6 +6,9 @@
 
 use std::collections::BTreeSet;
 
+#[path = "support/strategies.rs"]
+mod strategies;
+
 use model::bugs::PlantedBug;
 use model::error::KernelErrorKind;
 use model::report::{RunReport, StopReason};
@@ -128,7 +131,7 @@ proptest! {
 
     #[test]
     fn the_correct_model_survives_any_fault_plan(
-        plan in model::fault::strategy::fault_plan(
+        plan in strategies::fault_plan(
             names(&["init", "echo", "gateway", "alice", "bob", "carol", "vault", "courier", "sandboxed"]),
             names(&["echo", "gateway"]),
         ),

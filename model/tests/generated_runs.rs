@@ -7,6 +7,9 @@ use model::choices::Choices;
 use model::generate::{generate, GenConfig};
 use model::{run, RunConfig};
 
+#[path = "support/strategies.rs"]
+mod strategies;
+
 fn generated(seed: u64, config: &GenConfig) -> model::Scenario {
     generate(&mut Choices::seeded(seed ^ 0x9e37_79b9_7f4a_7c15), config)
 }
@@ -63,7 +66,7 @@ proptest::proptest! {
     /// Whole generated runs as a proptest strategy: valid, and never violating on the correct model.
     #[test]
     fn proptest_generated_runs_never_violate(
-        scenario in model::generate::strategy::scenario(GenConfig::default()),
+        scenario in strategies::scenario(GenConfig::default()),
         seed in proptest::prelude::any::<u64>(),
     ) {
         proptest::prop_assert!(scenario.validate().is_ok());

@@ -248,3 +248,32 @@ fn errors_render_path_and_message() {
     assert_eq!(e.to_string(), format!("{}: {}", e.path, e.message));
     assert!(e.to_string().starts_with("tasks[5].name: "));
 }
+
+/// Sizes a run would allocate up front or could not finish are bounded (`scenario.rs`, module
+/// docs): the limits themselves are accepted, one more is refused.
+#[test]
+fn sizes_above_their_limits_are_rejected() {
+    use model::scenario::{Workload, MAX_SUPERVISOR_DEPTH, MAX_WORKLOAD_TASKS};
+    let mut s = base();
+    s.workload = Some(Workload { ops: 1, interval_ns: 1, tasks: MAX_WORKLOAD_TASKS, mix: Default::default(), domains: vec!["user".into()] });
+    assert_eq!(s.validate(), Ok(()));
+    if let Some(w) = s.workload.as_mut() {
+        w.tasks = MAX_WORKLOAD_TASKS + 1;
+    }
+    assert_rejected(&s, "workload.tasks", None);
+
+    let nest = |depth: usize| {
+        let mut s = base();
+        let mut task = idle("leaf");
+        for level in 0..depth {
+            task = TaskSpec { behaviour: Behaviour::Supervisor { children: vec![task], backoff_ns: 1 }, ..idle(&format!("level{level}")) };
+        }
+        s.tasks = vec![task];
+        s.steps.clear();
+        s
+    };
+    assert_eq!(nest(MAX_SUPERVISOR_DEPTH).validate(), Ok(()));
+    assert_eq!(nest(MAX_SUPERVISOR_DEPTH).supervisor_depth(), MAX_SUPERVISOR_DEPTH);
+    let e = assert_rejected(&nest(MAX_SUPERVISOR_DEPTH + 1), "tasks[0]", Some("leaf"));
+    assert!(e.message.contains("supervisors may nest at most 32 levels"), "{e}");
+}

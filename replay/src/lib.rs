@@ -5,10 +5,12 @@
 //!   digests and descriptions, outcome).
 //! - [`files`] reads a trace file in either encoding (detected by the binary magic) and writes one
 //!   atomically (temporary file, then rename).
+//! - [`json`]: JSON as every tool prints it (64-bit seeds and hashes as strings).
 //! - [`verify`] re-executes a trace from its recorded choices and compares every event digest and
 //!   the outcome.
 
 pub mod files;
+pub mod json;
 pub mod text;
 pub mod verify;
 

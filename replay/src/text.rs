@@ -8,6 +8,7 @@
 //! so recording a long run in this form needs no memory for the events either.
 
 use model::report::{EventRecord, StopReason};
+use model::scenario::{nesting_limit, MAX_SUPERVISOR_DEPTH};
 use model::trace::{Trace, TraceOutcome, TRACE_FORMAT_VERSION};
 use model::{EventSink, EventSummary, Scenario};
 use serde::{Deserialize, Serialize};
@@ -73,13 +74,14 @@ const BANNER: &str = "// PandaGen trace (text encoding). Edit freely; `replay` r
 
 fn line<T: Serialize>(value: &T) -> String {
     let config = ron::ser::PrettyConfig::new().struct_names(false).compact_arrays(true).compact_structs(true).compact_maps(true);
-    ron::ser::to_string_pretty(value, config).unwrap_or_default()
+    ron_options().to_string_pretty(value, config).unwrap_or_default()
 }
 
 /// The text before the first event.
 fn head(format_version: u32, model_version: &str, seed: u64, scenario: &Scenario, digest: u64) -> String {
     let config = ron::ser::PrettyConfig::new().struct_names(false);
-    let scenario_text = ron::ser::to_string_pretty(scenario, config).unwrap_or_default().replace('\n', "\n    ");
+    // Written with the options it is read with, so a scenario at the nesting limit reads back.
+    let scenario_text = ron_options().to_string_pretty(scenario, config).unwrap_or_default().replace('\n', "\n    ");
     format!("{BANNER}(\n    format_version: {format_version},\n    model_version: {model_version:?},\n    seed: {seed},\n    scenario: {scenario_text},\n    scenario_digest: \"{digest:016x}\",\n    events: [\n")
 }
 
@@ -141,15 +143,43 @@ pub struct TextError {
     pub message: String,
 }
 
+/// RON nesting levels one supervisor level takes (its task spec, the `behaviour` field, the
+/// `Supervisor` variant, the `children` field and list; the test below measures it).
+const RON_LEVELS_PER_SUPERVISOR: usize = 8;
+
+/// RON nesting levels above the scenario's tasks in a trace (trace, scenario, `tasks` list) and
+/// below the deepest task (an `Idle` behaviour needs none, a `Server`'s version one more).
+const RON_LEVELS_OUTSIDE_SUPERVISORS: usize = 8;
+
+/// How deeply RON values may nest: room for [`MAX_SUPERVISOR_DEPTH`] supervisor levels and eight
+/// more, so a scenario a few levels too deep still parses and validation says which task is too
+/// deep; anything deeper gets the same message without a task name (see [`describe`]).
+pub const RON_RECURSION_LIMIT: usize = (MAX_SUPERVISOR_DEPTH + 8) * RON_LEVELS_PER_SUPERVISOR + RON_LEVELS_OUTSIDE_SUPERVISORS;
+
 /// The RON options traces and scenarios are read with: `implicit_some`, so optional fields can
-/// be written without `Some(...)`.
+/// be written without `Some(...)`, and the nesting limit [`RON_RECURSION_LIMIT`].
 pub fn ron_options() -> ron::Options {
-    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME).with_recursion_limit(RON_RECURSION_LIMIT)
 }
 
-/// Decodes a RON trace.
+/// A RON error in the harness' own words where RON's would name its internals.
+pub fn describe(error: &ron::Error) -> String {
+    match error {
+        ron::Error::ExceededRecursionLimit => format!("values nest too deeply: {}", nesting_limit()),
+        other => other.to_string(),
+    }
+}
+
+/// The text without a leading UTF-8 byte-order mark (some editors write one).
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// Decodes a RON trace (a leading byte-order mark is ignored).
 pub fn from_text(text: &str) -> Result<Trace, TextError> {
-    let t: TextTrace = ron_options().from_str(text).map_err(|e| TextError { line: e.span.start.line, column: e.span.start.col, message: e.code.to_string() })?;
+    let t: TextTrace = ron_options()
+        .from_str(without_bom(text))
+        .map_err(|e| TextError { line: e.span.start.line, column: e.span.start.col, message: describe(&e.code) })?;
     let events = t
         .events
         .into_iter()

@@ -34,8 +34,11 @@ fn verdict_of(trace: &Trace) -> Verdict {
     }
 }
 
+/// A named change to a trace.
+type Tampering = (&'static str, Box<dyn Fn(&mut Trace)>);
+
 /// Every tampering of an event or outcome field, and of the trace's own fields.
-fn tamperings() -> Vec<(&'static str, Box<dyn Fn(&mut Trace)>)> {
+fn tamperings() -> Vec<Tampering> {
     let mid = 100;
     vec![
         ("model_version", Box::new(|t: &mut Trace| t.model_version = "9.9.9".into())),

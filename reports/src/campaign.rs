@@ -69,6 +69,8 @@ pub struct TimelinePoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FindingSummary {
     pub signature: String,
+    /// A decimal string in JSON, as every tool writes seeds (`replay::json`).
+    #[serde(with = "replay::json::decimal")]
     pub first_seed: u64,
     pub first_seen_s: f64,
     pub last_seen_s: f64,

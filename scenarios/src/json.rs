@@ -14,7 +14,8 @@ pub struct JsonOutput<'a> {
     pub file: &'a str,
     /// Whether every expectation was met (the exit code is 0 exactly then).
     pub passed: bool,
-    /// `report.trace_hash` as 16 hex digits (JSON numbers lose precision above 2^53).
+    /// `report.trace_hash` as 16 hex digits (so is `report.trace_hash` itself, since JSON numbers
+    /// lose precision above 2^53; this field stays for scripts that read it).
     pub trace_hash_hex: String,
     pub report: &'a RunReport,
     /// The command that re-runs this exact run.
@@ -58,7 +59,7 @@ impl<'a> JsonOutput<'a> {
     }
 }
 
-/// `output` as pretty-printed JSON.
+/// `output` as pretty-printed JSON, seeds and hashes as strings (`replay::json`).
 pub fn render_json(output: &JsonOutput<'_>) -> Result<String, serde_json::Error> {
-    serde_json::to_string_pretty(output)
+    replay::json::to_string_pretty(output)
 }

@@ -16,9 +16,12 @@ use std::path::Path;
 
 /// The RON options scenarios are read with: the same as traces (a trace embeds its scenario).
 pub use replay::text::ron_options;
+use replay::text::{describe, without_bom};
 
-/// Parses and validates scenario text; `origin` names it in errors (usually the file path).
+/// Parses and validates scenario text; `origin` names it in errors (usually the file path). A
+/// leading UTF-8 byte-order mark is ignored.
 pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, LoadError> {
+    let text = without_bom(text);
     let scenario = parse_unvalidated(text, origin)?;
     scenario.validate().map_err(|e| {
         let (line, column) = locate(text, &e.path, e.name.as_deref());
@@ -29,9 +32,7 @@ pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, LoadError> {
 
 /// Parses scenario text without validating it.
 pub fn parse_unvalidated(text: &str, origin: &str) -> Result<Scenario, LoadError> {
-    deserialize(text).map_err(|e| {
-        LoadError::at(origin, e.span.start.line, e.span.start.col, e.code.to_string())
-    })
+    deserialize(without_bom(text)).map_err(|e| LoadError::at(origin, e.span.start.line, e.span.start.col, describe(&e.code)))
 }
 
 fn deserialize(text: &str) -> Result<Scenario, ron::error::SpannedError> {
@@ -41,7 +42,8 @@ fn deserialize(text: &str) -> Result<Scenario, ron::error::SpannedError> {
     Ok(scenario)
 }
 
-/// Reads, parses and validates a scenario file.
+/// Reads, parses and validates a scenario file. A trace given where a scenario belongs (the usual
+/// mix-up) is named as such, with the command that replays it.
 pub fn load_scenario(path: &Path) -> Result<Scenario, LoadError> {
     load_scenario_with_source(path).map(|(scenario, _)| scenario)
 }
@@ -50,10 +52,31 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, LoadError> {
 /// see [`locate_expectations`]).
 pub fn load_scenario_with_source(path: &Path) -> Result<(Scenario, String), LoadError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::whole_file(&origin, format!("cannot read scenario file: {e}")))?;
-    let scenario = parse_scenario(&text, &origin)?;
-    Ok((scenario, text))
+    let bytes = replay::files::read_file(path, "scenario").map_err(|e| LoadError::whole_file(&origin, e.message))?;
+    let as_trace = || replay::files::decode(path, &bytes);
+    if replay::files::looks_binary(&bytes) {
+        return Err(match as_trace() {
+            Ok(_) => trace_given(&origin),
+            Err(e) => LoadError::whole_file(&origin, format!("is a binary trace, not a scenario (and a broken one: {})", e.message)),
+        });
+    }
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Err(LoadError::whole_file(&origin, "not a scenario: the file is not UTF-8 text (expected a RON scenario)"));
+    };
+    let scenario = parse_scenario(text, &origin).map_err(|mut e| {
+        if as_trace().is_ok() {
+            return trace_given(&origin);
+        }
+        if e.message.contains("field named `format_version`") {
+            e.message.push_str(" (the file looks like a text trace: `replay` reads traces)");
+        }
+        e
+    })?;
+    Ok((scenario, text.to_string()))
+}
+
+fn trace_given(origin: &str) -> LoadError {
+    LoadError::whole_file(origin, format!("is a trace, not a scenario: replay it with `cargo run --release --bin replay -- {origin}`"))
 }
 
 /// Gives every expectation result of `report` the line and column where the expectation is

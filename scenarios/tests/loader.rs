@@ -77,8 +77,40 @@ fn validation_error_without_name_points_at_the_field() {
 fn missing_file_errors_cleanly() {
     let err = load_scenario(Path::new("/nonexistent/dir/none.ron")).expect_err("no such file");
     assert_eq!((err.line, err.column), (None, None));
-    assert!(err.message.contains("cannot read scenario file"), "{err}");
+    assert!(err.message.contains("No such file"), "{err}");
     assert!(err.to_string().starts_with("/nonexistent/dir/none.ron: cannot read"), "{err}");
+}
+
+/// What is not a scenario file says what it is: a directory, a trace (binary, text, or cut
+/// short), a binary file, an endless device. A byte-order mark before a scenario is ignored.
+#[test]
+fn files_that_are_not_scenarios_are_named_for_what_they_are() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("written");
+        path
+    };
+    let scenario = load_scenario(&data("minimal.ron")).expect("loads");
+    let (trace, _) = replay::record(&scenario, 1);
+    let binary = write("run.trace", &trace.to_binary());
+    let text = write("run.trace.ron", replay::text::to_text(&trace).as_bytes());
+    let mut bom = vec![0xef, 0xbb, 0xbf];
+    bom.extend(std::fs::read(data("minimal.ron")).expect("readable"));
+    assert_eq!(load_scenario(&write("bom.ron", &bom)).expect("a BOM is ignored"), scenario);
+    let cases = [
+        (dir.path().to_path_buf(), "is a directory, not a scenario file"),
+        (binary, "is a trace, not a scenario: replay it with"),
+        (text, "is a trace, not a scenario: replay it with"),
+        (write("cut.trace", b"PGT"), "is a binary trace, not a scenario (and a broken one: file is too short to be a binary trace"),
+        (write("junk.bin", &[0xff, 0x00, 0x9c, 0x80]), "not a scenario: the file is not UTF-8 text"),
+        (write("bom_bad.ron", b"\xef\xbb\xbf(name: 3)"), "1:7: Expected string"),
+        (Path::new("/dev/zero").to_path_buf(), "is larger than 1024 MiB"),
+    ];
+    for (path, wanted) in cases {
+        let err = load_scenario(&path).expect_err("not a scenario");
+        assert!(err.to_string().contains(wanted), "{}: {err}", path.display());
+    }
 }
 
 #[test]
@@ -169,9 +201,29 @@ fn binary_json_output_is_valid_and_seed_overrides() {
     let out = scenario_cmd(&[path_str(&path), "--format", "json", "--seed", "0x10"]);
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
-    assert_eq!(json["report"]["seed"], 16);
+    assert_eq!(json["report"]["seed"], "16", "seeds are decimal strings");
+    assert_eq!(json["report"]["trace_hash"], json["trace_hash_hex"], "hashes are 16 hex digits");
     assert_eq!(json["passed"], true);
     assert!(json["reproduce"].as_str().is_some_and(|r| r.ends_with("--seed 16")), "{json}");
+}
+
+/// JSON readers hold numbers as doubles: no integer above 2^53 may appear as a number, even for
+/// the largest seed and with forged capability ids (bit 63) in the audit log.
+#[test]
+fn binary_json_output_has_no_number_a_double_cannot_hold() {
+    fn largest(v: &serde_json::Value) -> u64 {
+        match v {
+            serde_json::Value::Number(n) => n.as_u64().unwrap_or(0),
+            serde_json::Value::Array(a) => a.iter().map(largest).max().unwrap_or(0),
+            serde_json::Value::Object(o) => o.values().map(largest).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let path = data("example.ron");
+    let out = scenario_cmd(&[path_str(&path), "--format", "json", "--audit", "--check-determinism", "--seed", "0xffffffffffffffff"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(json["report"]["seed"], "18446744073709551615");
+    assert!(largest(&json) <= 1 << 53, "{json}");
 }
 
 #[test]

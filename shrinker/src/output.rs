@@ -54,6 +54,19 @@ pub fn trace(shrunk: &Shrunk) -> Trace {
     Trace::from_run(&shrunk.scenario, shrunk.scenario.seed, &report)
 }
 
+/// Where `shrink` writes when no `--out` is given: `<name>.shrunk.ron` in the current folder, the
+/// scenario's name reduced to a safe file name (letters, digits, `-` and `_`; every other run of
+/// characters becomes one `_`), so a name like `../../x` or `""` cannot write outside the current
+/// folder or make a hidden file.
+pub fn default_path(scenario_name: &str) -> PathBuf {
+    let parts: Vec<&str> = scenario_name.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).filter(|p| !p.is_empty()).collect();
+    let mut stem: String = parts.join("_").chars().take(100).collect();
+    if stem.is_empty() {
+        stem = String::from("scenario");
+    }
+    PathBuf::from(format!("{stem}.shrunk.ron"))
+}
+
 /// The trace path that goes with a scenario path: `x.ron` → `x.trace.ron`.
 pub fn trace_path(scenario_path: &Path) -> PathBuf {
     scenario_path.with_extension("trace.ron")
@@ -86,4 +99,28 @@ pub fn render_report(shrunk: &Shrunk) -> String {
     }
     out += &format!("deterministic  {}\n", if shrunk.deterministic { "yes (the .ron alone reproduces it)" } else { "no (replay the trace)" });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_path;
+    use std::path::{Component, Path};
+
+    #[test]
+    fn default_paths_stay_in_the_current_folder_and_are_visible() {
+        for (name, expected) in [
+            ("supervised-echo", "supervised-echo.shrunk.ron"),
+            ("../../escaped_name", "escaped_name.shrunk.ron"),
+            ("/etc/passwd", "etc_passwd.shrunk.ron"),
+            ("", "scenario.shrunk.ron"),
+            ("...", "scenario.shrunk.ron"),
+            ("a b\\c:d", "a_b_c_d.shrunk.ron"),
+            ("generated-42", "generated-42.shrunk.ron"),
+        ] {
+            let path = default_path(name);
+            assert_eq!(path, Path::new(expected), "{name:?}");
+            assert!(path.components().all(|c| matches!(c, Component::Normal(_))) && path.components().count() == 1);
+        }
+        assert_eq!(default_path(&"x".repeat(500)).to_string_lossy().len(), 100 + ".shrunk.ron".len());
+    }
 }

@@ -91,3 +91,31 @@ fn a_fuzz_artifact_with_an_unknown_bug_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown planted bug"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Without `--out`, the file name comes from the scenario's name made safe: a name that climbs
+/// out of the folder (`../../x`) or is empty writes a visible file in the current folder, never
+/// anywhere else.
+#[test]
+fn without_out_the_repro_lands_in_the_current_folder_whatever_the_name() {
+    let base = std::fs::read_to_string(failing_scenario(tempfile::tempdir().expect("tempdir").path())).expect("failing scenario");
+    for (name, expected) in [("../../escaped_name", "escaped_name.shrunk.ron"), ("", "scenario.shrunk.ron"), ("/tmp/abs", "tmp_abs.shrunk.ron")] {
+        let root = tempfile::tempdir().expect("tempdir");
+        let cwd = root.path().join("a/b");
+        std::fs::create_dir_all(&cwd).expect("folders");
+        let text = base.replacen(&format!("name: \"{}\"", scenario_name(&base)), &format!("name: {name:?}"), 1);
+        let input = cwd.join("input.ron");
+        std::fs::write(&input, text).expect("written");
+        let out = Command::new(SHRINK).current_dir(&cwd).args(["input.ron", "--seed", "1", "--max-executions", "300", "--format", "json"]).output().expect("runs");
+        assert!(out.status.success(), "{name:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--format json");
+        assert_eq!(json["scenario_file"], expected, "{name:?}");
+        assert!(cwd.join(expected).is_file(), "{name:?}: {expected} not in the current folder");
+        let outside: Vec<_> = std::fs::read_dir(root.path()).expect("root").flatten().map(|e| e.file_name()).collect();
+        assert_eq!(outside, vec![std::ffi::OsString::from("a")], "{name:?}: wrote outside the current folder");
+    }
+}
+
+fn scenario_name(text: &str) -> String {
+    let start = text.find("name: \"").expect("a name") + "name: \"".len();
+    text[start..].split('"').next().expect("closed").to_string()
+}

@@ -191,6 +191,26 @@ pub fn boot(qemu: &str, kernel: &Path, append: Option<&str>, modules: &[PathBuf]
     Ok(Boot { lines, status: status.code(), timed_out, wall })
 }
 
+/// Checks that `kernel` is a bootable multiboot image, as QEMU's `-kernel` will want it: a file
+/// with a multiboot header (magic `0x1BADB002`, flags, checksum summing to zero) at a 4-byte
+/// boundary in its first 8 KiB.
+pub fn check_image(kernel: &Path) -> Result<u64, String> {
+    let shown = kernel.display();
+    let meta = std::fs::metadata(kernel).map_err(|e| format!("--kernel {shown}: cannot read the image: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("--kernel {shown}: is not a file (expected the kernel_bare image)"));
+    }
+    let mut head = Vec::new();
+    let file = std::fs::File::open(kernel).map_err(|e| format!("--kernel {shown}: cannot read the image: {e}"))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, 8192), &mut head).map_err(|e| format!("--kernel {shown}: cannot read the image: {e}"))?;
+    let word = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    let has_header = (0..head.len().saturating_sub(11)).step_by(4).any(|i| word(i) == 0x1BAD_B002 && word(i).wrapping_add(word(i + 4)).wrapping_add(word(i + 8)) == 0);
+    if !has_header {
+        return Err(format!("--kernel {shown}: not a bootable image (no multiboot header in its first 8 KiB); build one with `cargo build --release --manifest-path kernel_bare/Cargo.toml` or drop --no-build"));
+    }
+    Ok(meta.len())
+}
+
 /// Builds the image; returns its path.
 pub fn build_image(root: &Path) -> Result<PathBuf, String> {
     let manifest = root.join("kernel_bare/Cargo.toml");
@@ -231,7 +251,7 @@ pub fn run(options: &Options) -> Result<Summary, String> {
         (None, true) => build_image(&root)?,
         (None, false) => root.join("kernel_bare/target/release/kernel_bare"),
     };
-    let image_bytes = std::fs::metadata(&kernel).map_err(|e| format!("{}: {e}", kernel.display()))?.len();
+    let image_bytes = check_image(&kernel)?;
 
     // Host side: the same plan, run with the host model.
     let plan = plan::build(&root.join("scenarios"))?;
@@ -291,6 +311,19 @@ pub fn run(options: &Options) -> Result<Summary, String> {
     let boot = boot(&options.qemu, &kernel, None, &modules, Duration::from_secs(options.timeout_secs));
     let _ = std::fs::remove_dir_all(&module_dir);
     let boot = boot?;
+    if !boot.lines.iter().any(|(_, line)| line.starts_with("BOOT ")) {
+        let shown: Vec<&str> = boot.lines.iter().take(5).map(|(_, l)| l.as_str()).collect();
+        return Err(format!(
+            "{} did not boot: {qemu} {} without printing the image's BOOT line (first serial lines: {shown:?})",
+            kernel.display(),
+            match (boot.timed_out, boot.status) {
+                (true, _) => format!("ran {} s", options.timeout_secs),
+                (false, Some(s)) => format!("exited with status {s}"),
+                (false, None) => String::from("was killed by a signal"),
+            },
+            qemu = options.qemu
+        ));
+    }
     let mut summary = Summary::default();
     let mut got: BTreeMap<(String, String, u64), Vec<Row>> = BTreeMap::new();
     let (mut boot_at, mut done_at) = (None, None);

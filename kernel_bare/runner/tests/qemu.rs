@@ -15,6 +15,10 @@ fn bare_metal_agrees_with_host() {
         let _ = std::io::Write::write_all(&mut std::io::stderr(), notice.as_bytes());
         return;
     }
+    // The test harness captures output; this goes to the stderr handle itself, so a long build
+    // and boot is announced instead of looking hung.
+    let notice = "NOTICE: building the kernel_bare image (about a minute on 2 cores the first time) and booting it under QEMU\n";
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), notice.as_bytes());
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_bare"))
         .args(["--quiet", "--qemu", &qemu])
         .status()

@@ -9,6 +9,12 @@
 //!
 //! Expectations name events by content through [`crate::pattern`] and are evaluated after the
 //! run by [`crate::expect`].
+//!
+//! Sizes are bounded here, so a short file cannot ask for more than a run can hold: supervisors
+//! nest at most [`MAX_SUPERVISOR_DEPTH`] levels (every reader of scenarios and traces accepts that
+//! depth and no more) and a workload starts at most [`MAX_WORKLOAD_TASKS`] tasks. Everything else a
+//! run holds grows with the events it executes (`limits.max_events` bounds those, and is as large
+//! as a user asks: the scaling benchmarks run on time limits alone).
 
 use crate::bugs::PlantedBug;
 use crate::capability::InvalidUseReason;
@@ -26,6 +32,20 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 mod validate;
+
+/// Most supervisors above any task: a top-level task is at level 0, a supervisor's child one level
+/// below its supervisor. Scenario files, text traces and binary traces all accept this depth and
+/// refuse anything deeper; deep enough for any supervision tree, shallow enough that every
+/// decoder's recursion stays far from the end of a thread's stack.
+pub const MAX_SUPERVISOR_DEPTH: usize = 32;
+
+/// How the nesting limit is stated in every error about it.
+pub fn nesting_limit() -> String {
+    format!("supervisors may nest at most {MAX_SUPERVISOR_DEPTH} levels (the limit of scenarios and traces)")
+}
+
+/// Most idle tasks a workload spawns at its start (they are all spawned at once).
+pub const MAX_WORKLOAD_TASKS: u32 = 10_000;
 
 /// A complete, seeded description of a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -603,6 +623,17 @@ impl Scenario {
         out
     }
 
+    /// How many supervisors the deepest task has above it (0 when no task is a supervisor's child).
+    pub fn supervisor_depth(&self) -> usize {
+        fn depth(spec: &TaskSpec) -> usize {
+            match &spec.behaviour {
+                Behaviour::Supervisor { children, .. } => children.iter().map(|c| 1 + depth(c)).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        self.tasks.iter().map(depth).max().unwrap_or(0)
+    }
+
     /// Services some task provides (servers and forwarders).
     pub fn provided_services(&self) -> BTreeSet<String> {
         let mut set = BTreeSet::new();
@@ -653,6 +684,14 @@ impl Scenario {
     fn validate_tasks(&self) -> Result<BTreeSet<String>, ScenarioError> {
         let mut names = BTreeSet::new();
         for (path, t) in self.all_tasks() {
+            // Each supervisor level adds one `.behaviour.children[i]` to the path.
+            let depth = path.matches(".behaviour.children[").count();
+            if depth > MAX_SUPERVISOR_DEPTH {
+                let message = format!("task `{}` sits {depth} supervisors deep: {}", t.name, nesting_limit());
+                // The top-level task (the full path is as long as the nesting is deep).
+                let top = path.split('.').next().unwrap_or_default();
+                return Err(err(top, message, Some(&t.name)));
+            }
             if t.name.is_empty() {
                 return Err(err(format!("{path}.name"), "expected a non-empty task name", None));
             }
@@ -714,6 +753,9 @@ impl Scenario {
                 .sum::<u64>();
             if w.ops > 0 && total == 0 {
                 return Err(err("workload.mix", "expected at least one operation with a positive weight", None));
+            }
+            if w.tasks > MAX_WORKLOAD_TASKS {
+                return Err(err("workload.tasks", format!("expected at most {MAX_WORKLOAD_TASKS} workload tasks"), None));
             }
             if w.domains.is_empty() {
                 return Err(err("workload.domains", "expected at least one trust domain", None));

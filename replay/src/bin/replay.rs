@@ -32,14 +32,14 @@ struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// Events of context to show on each side of a divergence.
-    #[arg(long, default_value_t = 3)]
-    context: usize,
+    /// Events of context to show on each side of a divergence (0 to 100000).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    context: u64,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let report = match files::replay_file(&args.trace, args.context) {
+    let report = match files::replay_file(&args.trace, args.context as usize) {
         Ok(r) => r,
         Err(_) if is_scenario(&args.trace) => {
             let file = args.trace.display();
@@ -52,7 +52,7 @@ fn main() -> ExitCode {
         }
     };
     match args.format {
-        Format::Json => out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Json => out!("{}", replay::json::to_string_pretty(&report).unwrap_or_default()),
         Format::Text => out_raw!("{}", render(&report, &args.trace)),
     }
     ExitCode::from(if report.confirmed() { 0 } else { 1 })
@@ -113,5 +113,6 @@ fn render(r: &ReplayReport, path: &std::path::Path) -> String {
 
 /// Whether the file reads as a scenario (the usual mix-up: `replay scenarios/x.ron`).
 fn is_scenario(path: &std::path::Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| replay::text::ron_options().from_str::<model::Scenario>(&text).is_ok())
+    let Ok(bytes) = files::read_file(path, "trace") else { return false };
+    std::str::from_utf8(&bytes).is_ok_and(|text| replay::text::ron_options().from_str::<model::Scenario>(replay::text::without_bom(text)).is_ok())
 }

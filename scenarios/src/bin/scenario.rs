@@ -91,10 +91,7 @@ fn main() -> ExitCode {
 
 /// Loads, runs and reports; `Err` is a bad-input error (exit code 2).
 fn run_cli(cli: &Cli) -> Result<ExitCode, String> {
-    let (scenario, source) = load_scenario_with_source(&cli.file).map_err(|e| match replay::files::read_trace(&cli.file) {
-        Ok(_) => format!("{} is a trace, not a scenario: replay it with `cargo run --release --bin replay -- {}`", cli.file.display(), cli.file.display()),
-        Err(_) => e.to_string(),
-    })?;
+    let (scenario, source) = load_scenario_with_source(&cli.file).map_err(|e| e.to_string())?;
     let seed = cli.seed.unwrap_or(scenario.seed);
     let (mut report, elapsed) = timed_run(&scenario, seed);
     locate_expectations(&mut report, &source);

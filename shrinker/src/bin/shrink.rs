@@ -3,7 +3,7 @@
 
 
 use replay::{out, out_raw};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use model::Scenario;
 use shrinker::{output, Budget, Progress};
@@ -36,7 +36,8 @@ struct Args {
     /// Seed of the run, decimal or 0x hex (scenario input only; default: the scenario's seed).
     #[arg(long, value_parser = scenarios::parse_seed)]
     seed: Option<u64>,
-    /// Where to write the shrunk scenario (default: `<scenario name>.shrunk.ron`).
+    /// Where to write the shrunk scenario (default: `<scenario name>.shrunk.ron` in the current
+    /// folder, the name reduced to letters, digits, `-` and `_`).
     #[arg(long, short)]
     out: Option<PathBuf>,
     /// Execution budget.
@@ -45,8 +46,11 @@ struct Args {
     /// Wall-clock safety limit in seconds (shrinking is deterministic only when it does not hit).
     #[arg(long)]
     max_seconds: Option<u64>,
-    /// Print the shrink report as JSON on stdout.
-    #[arg(long)]
+    /// Output format of the report on stdout (as `scenario`, `replay` and `campaign` take it).
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Same as `--format json` (kept for scripts written before `--format`).
+    #[arg(long, hide = true)]
     json: bool,
     /// INPUT is a crash artifact of the `generated_run` fuzz target.
     #[arg(long)]
@@ -54,6 +58,12 @@ struct Args {
     /// Planted bug the fuzzer ran with (with --fuzz-artifact).
     #[arg(long)]
     bug: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -69,7 +79,7 @@ fn main() -> ExitCode {
 
 /// The generated run a `generated_run` fuzz artifact encodes.
 fn fuzz_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
-    let bytes = std::fs::read(&args.input).map_err(|e| format!("{}: cannot read: {e}", args.input.display()))?;
+    let bytes = replay::files::read_file(&args.input, "fuzz artifact").map_err(|e| e.to_string())?;
     let bugs = match &args.bug {
         None => Vec::new(),
         Some(name) => vec![model::bugs::PlantedBug::reachable().find(|b| format!("{b:?}") == *name).ok_or_else(|| format!("unknown planted bug `{name}`"))?],
@@ -90,7 +100,7 @@ fn load_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
         }
         return fuzz_input(args);
     }
-    let bytes = std::fs::read(&args.input).map_err(|e| format!("{}: cannot read: {e}", args.input.display()))?;
+    let bytes = replay::files::read_file(&args.input, "scenario or trace").map_err(|e| e.to_string())?;
     match replay::files::decode(&args.input, &bytes) {
         Ok(_) if args.seed.is_some() => return Err(format!("--seed does not apply to a trace: {} carries the choices of its run", args.input.display())),
         Ok(trace) => {
@@ -98,7 +108,9 @@ fn load_input(args: &Args) -> Result<(Scenario, Vec<u64>, u64), String> {
             return Ok((trace.scenario, choices, trace.seed));
         }
         // A binary trace that does not decode is reported as such, not as a bad scenario file.
-        Err(e) if bytes.starts_with(model::trace::BINARY_MAGIC) => return Err(e.to_string()),
+        Err(e) if replay::files::looks_binary(&bytes) => return Err(e.to_string()),
+        // A text trace (it has the trace's own first field) that does not decode: say why.
+        Err(e) if std::str::from_utf8(&bytes).is_ok_and(|t| t.contains("format_version:")) => return Err(e.to_string()),
         Err(_) => {}
     }
     let scenario = scenarios::load_scenario(&args.input).map_err(|e| e.to_string())?;
@@ -131,10 +143,10 @@ fn run(args: &Args) -> Result<ExitCode, String> {
         }
         Err(e) => return Err(e.to_string()),
     };
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("{}.shrunk.ron", scenario.name)));
+    let out = args.out.clone().unwrap_or_else(|| output::default_path(&scenario.name));
     let origin = format!("{} (seed {seed})", args.input.display());
     let trace = output::write(&shrunk, &out, &origin).map_err(|e| e.to_string())?;
-    if args.json {
+    if args.json || args.format == Format::Json {
         out!("{}", json_report(&shrunk, &out, &trace));
     } else {
         out_raw!("{}", output::render_report(&shrunk));
@@ -163,7 +175,7 @@ fn json_report(s: &shrinker::Shrunk, out: &Path, trace: &Path) -> String {
         "scenario_file": out.display().to_string(),
         "trace_file": trace.display().to_string(),
     });
-    serde_json::to_string_pretty(&value).unwrap_or_default()
+    replay::json::to_string_pretty(&value).unwrap_or_default()
 }
 
 /// Progress on stderr: a spinner on a terminal, a line every two seconds otherwise.
