@@ -9,7 +9,6 @@
 use super::{BitSet, Checker, Invariant};
 use crate::ids::{ChannelId, MessageId};
 use crate::observation::Observation;
-use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -19,7 +18,8 @@ pub struct MessageMonitor {
     enqueued: BitSet,
     received: BitSet,
     last_taken: Vec<Option<MessageId>>,
-    exempt: BTreeSet<MessageId>,
+    /// Messages a delay or reorder fault moved, by id, until they are taken.
+    exempt: BitSet,
 }
 
 impl MessageMonitor {
@@ -36,10 +36,10 @@ impl MessageMonitor {
             }
             Observation::ReceiveFailed { channel, consumed: Some(msg), .. } => self.taken(*msg, *channel, c),
             Observation::MessageDelayed { msg, .. } => {
-                self.exempt.insert(*msg);
+                self.exempt.insert(msg.0);
             }
             Observation::MessageReordered { overtaken, .. } => {
-                self.exempt.insert(*overtaken);
+                self.exempt.insert(overtaken.0);
             }
             _ => {}
         }
@@ -50,7 +50,7 @@ impl MessageMonitor {
             self.last_taken.resize(channel.index() + 1, None);
         }
         let last = self.last_taken[channel.index()];
-        if self.exempt.is_empty() || !self.exempt.remove(&msg) {
+        if !self.exempt.remove(msg.0) {
             c.check(Invariant::MsgFifoPerChannel, last.is_none_or(|l| msg > l), || {
                 let l = last.expect("violation implies a previous message");
                 (format!("{msg} left {channel} after the later {l}"), vec![format!("{msg}"), format!("{l}"), format!("{channel}")])

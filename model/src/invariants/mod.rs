@@ -150,6 +150,14 @@ impl BitSet {
         self.words[w] |= 1 << b;
         fresh
     }
+    /// Removes `i`; returns whether it was present.
+    pub fn remove(&mut self, i: u64) -> bool {
+        let (w, b) = ((i / 64) as usize, i % 64);
+        let Some(word) = self.words.get_mut(w) else { return false };
+        let present = *word & (1 << b) != 0;
+        *word &= !(1 << b);
+        present
+    }
     pub fn contains(&self, i: u64) -> bool {
         self.words.get((i / 64) as usize).is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
