@@ -63,11 +63,29 @@ pub enum PlantedBug {
     CommitStopsAtConflict,
     /// Writing a blob also overwrites the content of its current committed version in place.
     WriteMutatesOldVersion,
+    // ----- Networking (domain layer, not yet wired: `reachable_by_runs` is false for them) -----
+    /// The packet service charges the `PacketCount` budget before asking the network policy.
+    NetPolicyCheckedAfterBudget,
+    /// A packet the network policy denied is charged a `PacketCount` anyway.
+    DeniedPacketCharged,
+    /// An allowed receive takes the packet without charging the receiver's `PacketCount`.
+    ReceivedPacketNotCharged,
+    /// The wire checks partitions only when a packet is sent: one in flight when a partition
+    /// starts is delivered across it.
+    PartitionCheckedAtSendOnly,
+    /// The stream receiver hands a retransmitted copy of an already-delivered segment to the
+    /// application again.
+    RetransmissionDeliveredTwice,
+    /// The handshake binds the session to whatever identity the peer proves, not to the one
+    /// learnt at discovery.
+    SessionBindsPresentedIdentity,
+    /// The handshake records the session as established before checking the peer's identity.
+    SessionAcceptedBeforeIdentityCheck,
 }
 
 impl PlantedBug {
     /// Every planted bug, in a stable order.
-    pub const ALL: [PlantedBug; 24] = [
+    pub const ALL: [PlantedBug; 31] = [
         PlantedBug::DelegateKeepsSource,
         PlantedBug::TerminationSkipsInvalidation,
         PlantedBug::DelayedDeliveryDuplicates,
@@ -92,6 +110,13 @@ impl PlantedBug {
         PlantedBug::RollbackKeepsOneWrite,
         PlantedBug::CommitStopsAtConflict,
         PlantedBug::WriteMutatesOldVersion,
+        PlantedBug::NetPolicyCheckedAfterBudget,
+        PlantedBug::DeniedPacketCharged,
+        PlantedBug::ReceivedPacketNotCharged,
+        PlantedBug::PartitionCheckedAtSendOnly,
+        PlantedBug::RetransmissionDeliveredTwice,
+        PlantedBug::SessionBindsPresentedIdentity,
+        PlantedBug::SessionAcceptedBeforeIdentityCheck,
     ];
 
     /// The invariants that can catch this bug first; the first listed is the one meant to.
@@ -125,6 +150,13 @@ impl PlantedBug {
             PlantedBug::CancelledStageCapsCommitted => &["pipeline.no_caps_from_cancelled_stage"],
             PlantedBug::RollbackKeepsOneWrite | PlantedBug::CommitStopsAtConflict => &["storage.no_partial_commit"],
             PlantedBug::WriteMutatesOldVersion => &["storage.versions_immutable"],
+            PlantedBug::NetPolicyCheckedAfterBudget => &["net.policy_before_budget"],
+            PlantedBug::DeniedPacketCharged => &["net.denied_consumes_nothing"],
+            PlantedBug::ReceivedPacketNotCharged => &["net.packet_budget_exact"],
+            PlantedBug::PartitionCheckedAtSendOnly => &["net.no_delivery_across_partition"],
+            PlantedBug::RetransmissionDeliveredTwice => &["net.stream_in_order_exactly_once"],
+            PlantedBug::SessionBindsPresentedIdentity => &["net.session_bound_to_identity"],
+            PlantedBug::SessionAcceptedBeforeIdentityCheck => &["net.no_session_with_unverified_peer"],
         }
     }
 
@@ -139,6 +171,16 @@ impl PlantedBug {
     /// The bugs a scenario run can reach, in stable order.
     pub fn reachable() -> impl Iterator<Item = PlantedBug> {
         PlantedBug::ALL.into_iter().filter(|b| b.reachable_by_runs())
+    }
+
+    /// Whether the bug lives in the networking domain layer (`model::net`; shown to break its
+    /// invariant in `model/tests/net_planted_bugs.rs`).
+    pub fn is_network(self) -> bool {
+        use PlantedBug::*;
+        matches!(
+            self,
+            NetPolicyCheckedAfterBudget | DeniedPacketCharged | ReceivedPacketNotCharged | PartitionCheckedAtSendOnly | RetransmissionDeliveredTwice | SessionBindsPresentedIdentity | SessionAcceptedBeforeIdentityCheck
+        )
     }
 
     /// Whether a violation of `invariant` is this bug being caught.

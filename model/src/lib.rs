@@ -10,7 +10,10 @@
 //!
 //! The authority and resource modules — [`policy`], [`derivation`], [`budget`],
 //! [`cancellation`], [`pipeline`], [`storage`] (with [`rule_check`] for their invariant
-//! checkers) — are a domain layer the kernel and the event loop do not call yet.
+//! checkers) — are a domain layer the kernel and the event loop do not call yet, and so is
+//! [`net`], the networking of seeds `000_*` and `001_*` (packet service, network, reliable stream,
+//! the canonical and the bring-up lite paths, behind the mutually exclusive features
+//! `net-canonical` and `net-bringup-lite`).
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -42,6 +45,7 @@ pub mod kernel;
 pub mod lifecycle;
 pub mod message;
 pub mod names;
+pub mod net;
 pub mod observation;
 pub mod pipeline;
 pub mod policy;
