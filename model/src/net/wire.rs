@@ -147,7 +147,8 @@ impl Wire {
     }
 
     /// Sends a packet addressed to `destination` from `from` at `sent_at`; appends its deliveries
-    /// to `out`.
+    /// to `out`. An address no node has is recorded as a transmission from the sender to itself,
+    /// lost for want of a link.
     pub fn transmit(&mut self, from: NodeId, destination: Ipv4Address, sent_at: Instant, choices: &mut Choices, out: &mut Vec<Delivery>) {
         if destination.is_broadcast() {
             let neighbours: Vec<NodeId> = self.topology.neighbours(from).collect();
