@@ -24,8 +24,7 @@ pub enum PlantedBug {
     ReceiveNewestFirst,
     /// A task's termination emits its exit notification twice.
     DuplicateExitNotification,
-    // ----- Authority and resources (domain layer, not yet wired into the kernel: a scenario
-    // cannot reach these yet; `reachable_by_runs` is false for them) -----
+    // ----- Authority and resources: the domain layer's rules -----
     /// Enforcement charges an operation that exceeds the budget before checking it, so usage ends
     /// above the limit.
     BudgetCheckedAfterConsume,
@@ -63,11 +62,21 @@ pub enum PlantedBug {
     CommitStopsAtConflict,
     /// Writing a blob also overwrites the content of its current committed version in place.
     WriteMutatesOldVersion,
+    // ----- Authority and resources: the wiring into the kernel and the event loop -----
+    /// A delayed message is charged to its sender again when its delay ends.
+    DelayedMessageChargedTwice,
+    /// `delegate_capability` moves the capability although the policy refused the delegation.
+    DelegationIgnoresPolicy,
+    /// A task that crashes inside a transaction gets that transaction committed, not rolled back.
+    CrashCommitsOpenTransaction,
+    /// Every retry of a pipeline stage charges another `PipelineStages` unit (a retry is not a new
+    /// stage entry).
+    StageChargedPerAttempt,
 }
 
 impl PlantedBug {
     /// Every planted bug, in a stable order.
-    pub const ALL: [PlantedBug; 24] = [
+    pub const ALL: [PlantedBug; 28] = [
         PlantedBug::DelegateKeepsSource,
         PlantedBug::TerminationSkipsInvalidation,
         PlantedBug::DelayedDeliveryDuplicates,
@@ -92,6 +101,10 @@ impl PlantedBug {
         PlantedBug::RollbackKeepsOneWrite,
         PlantedBug::CommitStopsAtConflict,
         PlantedBug::WriteMutatesOldVersion,
+        PlantedBug::DelayedMessageChargedTwice,
+        PlantedBug::DelegationIgnoresPolicy,
+        PlantedBug::CrashCommitsOpenTransaction,
+        PlantedBug::StageChargedPerAttempt,
     ];
 
     /// The invariants that can catch this bug first; the first listed is the one meant to.
@@ -125,15 +138,18 @@ impl PlantedBug {
             PlantedBug::CancelledStageCapsCommitted => &["pipeline.no_caps_from_cancelled_stage"],
             PlantedBug::RollbackKeepsOneWrite | PlantedBug::CommitStopsAtConflict => &["storage.no_partial_commit"],
             PlantedBug::WriteMutatesOldVersion => &["storage.versions_immutable"],
+            PlantedBug::DelayedMessageChargedTwice | PlantedBug::StageChargedPerAttempt => &["budget.exact_consumption"],
+            PlantedBug::DelegationIgnoresPolicy => &["policy.deny_has_no_effect"],
+            PlantedBug::CrashCommitsOpenTransaction => &["storage.no_partial_commit"],
         }
     }
 
-    /// Whether a scenario run can reach this bug: the kernel or the event loop consults it. The
-    /// authority and resource bugs live in domain modules that are not wired into the kernel yet,
-    /// so whole-run tests, campaigns and benchmarks skip them; each is shown to break exactly its
-    /// invariant predicate in `model/tests/authority_planted_bugs.rs`.
+    /// Whether a scenario run can reach this bug: the kernel, the event loop or a module they
+    /// drive (policy, budgets, pipelines, storage) consults it. Every planted bug is reachable;
+    /// a bug of a subsystem not yet wired into runs would return false here, and whole-run
+    /// tests, campaigns and benchmarks would skip it.
     pub fn reachable_by_runs(self) -> bool {
-        (self as u32) <= PlantedBug::DuplicateExitNotification as u32
+        true
     }
 
     /// The bugs a scenario run can reach, in stable order.

@@ -76,7 +76,7 @@ impl Gen<'_> {
     fn task(&mut self, name: String, behaviour: Behaviour) -> TaskSpec {
         self.tasks.push(name.clone());
         let caps = (0..self.c.below(3)).map(|i| self.cap(&name, i)).collect();
-        TaskSpec { name, behaviour, kind: IdentityKind::Service, domain: self.domain(), start_ns: self.upto(50) * 1_000, caps, restart: RestartPolicy::Never }
+        TaskSpec { name, behaviour, kind: IdentityKind::Service, domain: self.domain(), start_ns: self.upto(50) * 1_000, caps, restart: RestartPolicy::Never, budget: None }
     }
     fn cap(&mut self, owner: &str, i: u64) -> CapGrant {
         CapGrant { label: format!("{owner}-cap{i}"), kind: self.pick(&CAP_KINDS).to_string(), durable: self.c.below(4) == 0 }
@@ -109,6 +109,9 @@ pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
         steps: Vec::new(),
         workload,
         faults,
+        policy: None,
+        pipelines: Vec::new(),
+        migrations: Vec::new(),
         bugs: config.bugs.clone(),
         expect: Default::default(),
     }
@@ -195,12 +198,14 @@ fn workload(g: &mut Gen<'_>, config: &GenConfig) -> Option<crate::scenario::Work
         receive: weight(g, 5),
         register: weight(g, 2),
         lookup: weight(g, 4),
+        storage: 0,
+        pipeline: 0,
+        compute: 0,
     };
-    let all = [mix.spawn, mix.terminate, mix.grant, mix.delegate, mix.clone, mix.drop, mix.use_cap, mix.forged_use, mix.create_channel, mix.send, mix.receive, mix.register, mix.lookup];
-    if all.iter().all(|&w| w == 0) {
+    if mix.weights().iter().all(|&w| w == 0) {
         mix.grant = 1;
     }
-    Some(Workload { ops, interval_ns: 2_000 + g.upto(20) * 1_000, tasks: 1 + g.upto(5) as u32, mix, domains: DOMAINS.iter().map(|d| d.to_string()).collect() })
+    Some(Workload { ops, interval_ns: 2_000 + g.upto(20) * 1_000, tasks: 1 + g.upto(5) as u32, mix, domains: DOMAINS.iter().map(|d| d.to_string()).collect(), budget: None })
 }
 
 /// The fault kinds in the order swarm mode decides on them.
@@ -281,15 +286,14 @@ pub fn swarm_template(template: &Scenario, choices: &mut Choices) -> Scenario {
     let mut s = template.clone();
     s.faults.message_faults.retain(|_| choices.below(2) == 1);
     s.faults.lifecycle_faults.retain(|_| choices.below(2) == 1);
+    s.faults.authority_faults.retain(|_| choices.below(2) == 1);
     if let Some(w) = &mut s.workload {
-        let m = &mut w.mix;
-        let mut weights = [
-            &mut m.spawn, &mut m.terminate, &mut m.grant, &mut m.delegate, &mut m.clone, &mut m.drop, &mut m.use_cap,
-            &mut m.forged_use, &mut m.create_channel, &mut m.send, &mut m.receive, &mut m.register, &mut m.lookup,
-        ];
+        // One draw per operation kind the template has weight for (the kinds added later, only
+        // when weighted, so a template without them draws exactly as before).
+        let mut weights = w.mix.weights_mut();
         let before: Vec<u32> = weights.iter().map(|w| **w).collect();
-        for w in weights.iter_mut() {
-            if choices.below(2) == 0 {
+        for (i, w) in weights.iter_mut().enumerate() {
+            if (i < 13 || **w > 0) && choices.below(2) == 0 {
                 **w = 0;
             }
         }
