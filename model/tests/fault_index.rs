@@ -7,7 +7,7 @@ use model::scenario::{Behaviour, Scenario, TaskSpec};
 use model::{run, RunConfig};
 
 fn task(name: &str, behaviour: Behaviour) -> TaskSpec {
-    TaskSpec { name: name.into(), behaviour, kind: Default::default(), domain: "user".into(), start_ns: 0, caps: vec![], restart: Default::default() }
+    TaskSpec { name: name.into(), behaviour, kind: Default::default(), domain: "user".into(), start_ns: 0, caps: vec![], restart: Default::default(), budget: None }
 }
 
 /// Two echo servers, two clients, and an idle task that never sends.
@@ -31,6 +31,9 @@ fn scenario(rules: Vec<MessageFaultRule>) -> Scenario {
         steps: vec![],
         workload: None,
         faults: Default::default(),
+        policy: None,
+        pipelines: vec![],
+        migrations: vec![],
         bugs: vec![],
         expect: Default::default(),
     };

@@ -3,13 +3,14 @@
 //! - [`parse_scenario`] / [`load_scenario`]: RON text or file → validated [`model::Scenario`],
 //!   with errors that carry the file, line and column ([`LoadError`]); [`locate_expectations`]
 //!   maps each expectation result of a run back to its line in the file;
-//! - [`render_summary`], [`render_audit`], [`JsonOutput`]: text and JSON forms of a
-//!   [`model::RunReport`];
+//! - [`render_summary`], [`render_audit`], [`render_authority`], [`JsonOutput`]: text and JSON
+//!   forms of a [`model::RunReport`];
 //! - [`compare_runs`] / [`check_against`]: the determinism check.
 //!
 //! The `scenario` binary (`src/bin/scenario.rs`) ties them together; the scenario format is
 //! documented in `scenarios/README.md`.
 
+mod authority;
 mod determinism;
 mod error;
 mod json;
@@ -18,6 +19,7 @@ mod locate;
 mod scan;
 mod summary;
 
+pub use authority::render_authority;
 pub use determinism::{check_against, compare_runs, render_check, DeterminismCheck};
 pub use error::LoadError;
 pub use json::{audit_json, render_json, JsonOutput};

@@ -116,6 +116,19 @@ fn counters(out: &mut String, report: &RunReport) {
     row(out, "capabilities", format!("{} ops", s.capability_ops));
     row(out, "workload", format!("{} ops", s.workload_ops));
     row(out, "wake-ups", format!("{} ignored (their parking had ended)", s.ignored_wakeups));
+    if report.authority.is_some() {
+        row(
+            out,
+            "pipelines",
+            format!(
+                "started {}, succeeded {}, failed {}, cancelled {}; stage attempts {}",
+                s.pipelines_started, s.pipelines_succeeded, s.pipelines_failed, s.pipelines_cancelled, s.stage_attempts
+            ),
+        );
+        row(out, "policy", format!("{} evaluations, {} refusals", s.policy_evaluations, s.policy_refusals));
+        row(out, "budgets", format!("{} exhaustions", s.budget_exhaustions));
+        row(out, "storage", format!("{} ops, {} commits, {} rollbacks", s.storage_ops, s.storage_commits, s.storage_rollbacks));
+    }
     out.push_str("\naudit events (kind, count)\n");
     let audit: Vec<(String, u64)> = report.audit_counts.iter().map(|(k, n)| (format!("{k:?}"), *n)).collect();
     table(out, &audit);

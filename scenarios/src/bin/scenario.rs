@@ -55,7 +55,9 @@ struct Cli {
     #[arg(long)]
     check_determinism: bool,
 
-    /// Also print the capability audit log, one record per line.
+    /// Also print the capability audit log, one record per line (and, when the scenario uses
+    /// them, the policy audit log, pipeline reports and traces, the resource audit log and the
+    /// storage objects).
     #[arg(long)]
     audit: bool,
 
@@ -167,6 +169,10 @@ fn text_output(cli: &Cli, report: &RunReport, file: &str, check: Option<&Determi
     if cli.audit {
         out.push('\n');
         out.push_str(&render_audit(report));
+        if let Some(authority) = scenarios::render_authority(report) {
+            out.push('\n');
+            out.push_str(&authority);
+        }
     }
     out
 }
