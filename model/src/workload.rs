@@ -90,8 +90,9 @@ pub struct WorkloadDriver {
     services: Vec<ServiceId>,
     /// `CAP_KINDS`, interned.
     cap_kinds: [Symbol; 4],
-    /// The workload's transactions (label, owner) and objects (label, kind), in creation order.
+    /// The workload's open transactions (label, owner) and objects (label, kind), in creation order.
     txs: Vec<(String, TaskId)>,
+    tx_count: u32,
     objects: Vec<(String, ObjectKind)>,
     /// The names of the scenario's pipelines.
     pipelines: Vec<String>,
@@ -139,6 +140,7 @@ impl WorkloadDriver {
             services: all,
             cap_kinds,
             txs: Vec::new(),
+            tx_count: 0,
             objects: Vec::new(),
             pipelines,
             started: false,
@@ -424,13 +426,17 @@ impl WorkloadDriver {
         let _ = kernel.lookup_service(task, &service);
     }
 
-    /// A storage operation: begin a transaction, create an object, write, commit or roll back,
-    /// usually by the transaction's owner (three times in four).
+    /// A storage operation: begin a transaction, create an object, write (half of the time, to
+    /// one of the first four objects, so transactions meet), commit or roll back, usually by the
+    /// transaction's owner (three times in four).
     fn storage(&mut self, kernel: &mut SimulatedKernel) {
-        let what = self.draw(kernel, 6);
+        let what = self.draw(kernel, 8);
+        // Transactions end by commit or rollback here, or with their owner.
+        self.txs.retain(|(_, owner)| kernel.is_alive(*owner));
         if what == 0 || self.txs.is_empty() {
             let Some(task) = self.any_task(kernel) else { return };
-            let label = format!("wtx{}", self.txs.len());
+            let label = format!("wtx{}", self.tx_count);
+            self.tx_count += 1;
             self.log(kernel, |kernel| StepOp::Storage { task: Self::name(kernel, task), tx: label.clone(), op: StorageStep::Begin });
             if kernel.storage_step(task, &label, &StorageStep::Begin).is_ok() {
                 self.txs.push((label, task));
@@ -448,8 +454,8 @@ impl WorkloadDriver {
                 let kind = [ObjectKind::Blob, ObjectKind::Log, ObjectKind::Map][self.draw_index(kernel, 3)];
                 StorageStep::Create { object: format!("wobj{}", self.objects.len()), kind, schema: String::from("wl"), version: 1 }
             }
-            2 | 3 if !self.objects.is_empty() => {
-                let o = self.draw_index(kernel, self.objects.len());
+            2..=5 if !self.objects.is_empty() => {
+                let o = self.draw_index(kernel, self.objects.len().min(4));
                 let (object, kind) = self.objects[o].clone();
                 let data = format!("d{}", self.draw(kernel, 100));
                 match kind {
@@ -457,14 +463,17 @@ impl WorkloadDriver {
                     _ => StorageStep::Write { object, data },
                 }
             }
-            4 => StorageStep::Commit,
+            6 => StorageStep::Commit,
             _ => StorageStep::Rollback,
         };
         self.log(kernel, |kernel| StepOp::Storage { task: Self::name(kernel, task), tx: tx.clone(), op: op.clone() });
-        if kernel.storage_step(task, &tx, &op).is_ok() {
-            if let StorageStep::Create { object, kind, .. } = op {
-                self.objects.push((object, kind));
+        let done = kernel.storage_step(task, &tx, &op);
+        match op {
+            StorageStep::Create { object, kind, .. } if done.is_ok() => self.objects.push((object, kind)),
+            StorageStep::Commit | StorageStep::Rollback if task == owner => {
+                self.txs.remove(t);
             }
+            _ => {}
         }
     }
 

@@ -9,6 +9,13 @@
 //! scenario (its fault rules and operation weights), hence part of any trace and shrinkable.
 //!
 //! Every generated scenario validates: names are only drawn from tasks and services it created.
+//!
+//! The authority and resource parts ([`authority`]) are drawn last (so the kernel parts of a run
+//! stay what they were for the same leading choices): budgets, a composed policy, pipelines with
+//! stage handlers run by steps and by the workload, storage and CPU work in the workload mix,
+//! cancellations, and authority faults; swarm mode switches each of them on or off per run.
+
+mod authority;
 
 use crate::bugs::PlantedBug;
 use crate::choices::Choices;
@@ -100,7 +107,7 @@ pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
     let workload = workload(&mut g, config);
     let faults = faults(&mut g, config.swarm);
     let jitter = [0, 1_000, 5_000][g.c.index(3)];
-    Scenario {
+    let mut s = Scenario {
         name: String::from("generated"),
         description: String::from("A generated run (shape, workload and faults drawn from choices)."),
         seed: 0,
@@ -114,7 +121,9 @@ pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
         migrations: Vec::new(),
         bugs: config.bugs.clone(),
         expect: Default::default(),
-    }
+    };
+    authority::generate(&mut g, config.swarm, &mut s);
+    s
 }
 
 /// One to three services, each a server, some behind a supervisor, some behind a forwarder.
@@ -277,7 +286,7 @@ pub fn fuzz_case(bytes: &[u8], config: &GenConfig) -> (Scenario, Vec<u64>) {
 }
 
 /// How many leading words of a fuzz input shape the scenario.
-pub const FUZZ_GENERATION_WORDS: usize = 64;
+pub const FUZZ_GENERATION_WORDS: usize = 160;
 
 /// Swarm testing over a fixed scenario: keeps a random subset of its message-fault rules and
 /// lifecycle faults and of its workload's operation kinds (each kept with probability 1/2), drawn
