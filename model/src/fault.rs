@@ -21,7 +21,8 @@
 //! Rule evaluation: for each send (or receive), the rules whose fault applies to that operation and
 //! whose scope matches are tried in plan order; the first whose trigger fires is injected, so an
 //! operation suffers at most one message fault. Each rule counts the operations it was tried on
-//! (evaluated) and those it fired on. A time-based rule (`Window`, `Periodic`) is only tried while
+//! (evaluated) and those it fired on with effect (a `Reorder` with nothing queued to overtake is
+//! not injected, so it does not count as fired). A time-based rule (`Window`, `Periodic`) is only tried while
 //! it is active: outside its times it cannot fire and draws no choice, so skipping it changes
 //! nothing but its evaluation count. The injector indexes rules by scope and opens and closes
 //! windows as virtual time passes, so the cost of a send does not grow with the number of rules

@@ -184,9 +184,11 @@ pub struct ChoiceCheck {
     pub unread: u64,
 }
 
-/// How often one message-fault rule was evaluated (in scope and active) and fired.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// How often one message-fault rule was evaluated (in scope and active) and fired with effect.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleCount {
+    /// The rule in words: `Drop on Service("echo") when Chance(per_mille: 40)`.
+    pub rule: String,
     pub evaluated: u64,
     pub fired: u64,
 }

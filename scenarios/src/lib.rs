@@ -14,6 +14,7 @@ mod authority;
 mod determinism;
 mod error;
 mod json;
+mod lint;
 mod load;
 mod locate;
 mod scan;
@@ -23,6 +24,18 @@ pub use authority::render_authority;
 pub use determinism::{check_against, compare_runs, render_check, DeterminismCheck};
 pub use error::LoadError;
 pub use json::{audit_json, render_json, JsonOutput};
+pub use lint::{lint, Warning};
+
+/// The warnings of [`lint`], each as `warning: <file>:<line>:<column>: <path>: <message>`.
+pub fn render_warnings(warnings: &[Warning], source: &str, file: &str) -> String {
+    warnings
+        .iter()
+        .map(|w| {
+            let (line, column) = locate::locate(source, &w.path, None);
+            format!("warning: {file}:{line}:{column}: {}: {}\n", w.path, w.message)
+        })
+        .collect()
+}
 pub use load::{load_scenario, load_scenario_with_source, locate_expectations, parse_scenario, parse_unvalidated, ron_options};
 pub use summary::{format_ms, render_audit, render_summary, render_unmet, reproduce_command, verdict};
 

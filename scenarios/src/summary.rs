@@ -137,6 +137,20 @@ fn counters(out: &mut String, report: &RunReport) {
 fn invariants(out: &mut String, report: &RunReport) {
     out.push_str("\ninvariants (id, checks)\n");
     table(out, &report.invariant_checks);
+    fault_rules(out, report);
+}
+
+/// Each message-fault rule: how often it was evaluated and how often it fired with effect.
+fn fault_rules(out: &mut String, report: &RunReport) {
+    if report.fault_rules.is_empty() {
+        return;
+    }
+    out.push_str("\nfault rules (rule, evaluated, fired)\n");
+    let width = report.fault_rules.iter().map(|r| r.rule.chars().count()).max().unwrap_or(0);
+    for (i, r) in report.fault_rules.iter().enumerate() {
+        let never = if r.fired == 0 { "  never fired" } else { "" };
+        out.push_str(&format!("  [{i}] {:<width$}  {:>9} {:>9}{never}\n", r.rule, r.evaluated, r.fired));
+    }
 }
 
 fn violations(out: &mut String, report: &RunReport) {

@@ -690,7 +690,11 @@ impl<'s> Simulation<'s> {
         let audit = self.kernel.take_audit_log();
         let audit_counts = AuditKind::ALL.iter().map(|k| (*k, audit.count_events(|e| e.kind() == *k) as u64)).collect();
         let injector = self.kernel.fault_injector();
-        let fault_rules = injector.tried().iter().zip(injector.fired()).map(|(&evaluated, &fired)| RuleCount { evaluated, fired }).collect();
+        let rules = self.scenario.faults.message_faults.iter();
+        let fault_rules = rules
+            .zip(injector.tried().iter().zip(injector.fired()))
+            .map(|(r, (&evaluated, &fired))| RuleCount { rule: alloc::format!("{:?} on {:?} when {:?}", r.fault, r.on, r.when), evaluated, fired })
+            .collect();
         let mut report = RunReport {
             scenario: self.scenario.name.clone(),
             seed: self.seed,

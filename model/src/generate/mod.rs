@@ -62,6 +62,9 @@ struct Gen<'a> {
     c: &'a mut Choices,
     tasks: Vec<String>,
     services: Vec<String>,
+    /// Tasks that send and receive messages (servers, forwarders, clients): the ones a
+    /// task-scoped message fault can meet.
+    talkers: Vec<String>,
 }
 
 impl Gen<'_> {
@@ -100,7 +103,7 @@ impl Gen<'_> {
 
 /// Generates a valid scenario from `choices`.
 pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
-    let mut g = Gen { c: choices, tasks: Vec::new(), services: Vec::new() };
+    let mut g = Gen { c: choices, tasks: Vec::new(), services: Vec::new(), talkers: Vec::new() };
     let mut tasks = services(&mut g);
     tasks.extend(clients(&mut g));
     tasks.extend(passers(&mut g));
@@ -134,6 +137,7 @@ fn services(g: &mut Gen<'_>) -> Vec<TaskSpec> {
         let version = g.version();
         let server = Behaviour::Server { service: service.clone(), version, min_major: None, work_ns: g.upto(3) * 20_000 };
         let mut spec = g.task(format!("server{i}"), server);
+        g.talkers.push(spec.name.clone());
         g.services.push(service.clone());
         if g.flip() {
             spec.restart = g.restart();
@@ -147,6 +151,7 @@ fn services(g: &mut Gen<'_>) -> Vec<TaskSpec> {
         if g.flip() {
             let front = format!("front{i}");
             out.push(g.task(format!("forwarder{i}"), Behaviour::Forwarder { service: front.clone(), to: service }));
+            g.talkers.push(format!("forwarder{i}"));
             g.services.push(front);
         }
     }
@@ -167,6 +172,7 @@ fn clients(g: &mut Gen<'_>) -> Vec<TaskSpec> {
                 interval_ns: g.upto(5) * 10_000,
                 version: g.version(),
             };
+            g.talkers.push(format!("client{i}"));
             g.task(format!("client{i}"), behaviour)
         })
         .collect()
@@ -249,18 +255,23 @@ fn scope(g: &mut Gen<'_>) -> FaultScope {
     match g.c.below(3) {
         0 => FaultScope::Any,
         1 => FaultScope::Service(g.services[g.c.index(g.services.len())].clone()),
-        _ => FaultScope::Task(g.tasks[g.c.index(g.tasks.len())].clone()),
+        _ => FaultScope::Task(g.talkers[g.c.index(g.talkers.len())].clone()),
     }
 }
 
 fn trigger(g: &mut Gen<'_>) -> FaultTrigger {
-    match g.c.below(5) {
+    match g.c.below(6) {
         0 => FaultTrigger::Chance { per_mille: 1 + g.upto(300) as u16 },
         1 => FaultTrigger::Next { count: 1 + g.upto(10) as u32 },
         2 => FaultTrigger::EveryNth { n: 2 + g.upto(10) as u32 },
         3 => {
-            let from_ns = g.upto(50) * 100_000;
-            FaultTrigger::Window { from_ns, until_ns: from_ns + g.upto(50) * 100_000 }
+            // Generated runs do most of their work in their first few milliseconds.
+            let from_ns = g.upto(20) * 100_000;
+            FaultTrigger::Window { from_ns, until_ns: from_ns + (1 + g.upto(30)) * 100_000 }
+        }
+        4 => {
+            let every_ns = 200_000 + g.upto(20) * 100_000;
+            FaultTrigger::Periodic { every_ns, for_ns: g.upto(every_ns / 100_000) * 100_000, from_ns: g.upto(20) * 100_000 }
         }
         _ => FaultTrigger::Chance { per_mille: 1 + g.upto(50) as u16 },
     }

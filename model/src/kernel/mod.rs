@@ -721,6 +721,8 @@ impl SimulatedKernel {
             self.stats.messages_reordered += 1;
             self.fault(FaultKind::Reorder);
             self.observe(Observation::MessageReordered { channel, overtaken, overtaking });
+        } else {
+            self.faults.took_no_effect();
         }
     }
 

@@ -94,6 +94,7 @@ fn main() -> ExitCode {
 /// Loads, runs and reports; `Err` is a bad-input error (exit code 2).
 fn run_cli(cli: &Cli) -> Result<ExitCode, String> {
     let (scenario, source) = load_scenario_with_source(&cli.file).map_err(|e| e.to_string())?;
+    eprint!("{}", scenarios::render_warnings(&scenarios::lint(&scenario), &source, &cli.file.display().to_string()));
     let seed = cli.seed.unwrap_or(scenario.seed);
     let (mut report, elapsed) = timed_run(&scenario, seed);
     locate_expectations(&mut report, &source);
