@@ -20,17 +20,8 @@ use std::sync::atomic::AtomicBool;
 /// Signature of a run whose determinism re-check gave another hash.
 pub const NONDETERMINISM: &str = "determinism@engine";
 
-/// The shrink of a finding's first run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShrinkSummary {
-    pub events_before: u64,
-    pub events_after: u64,
-    pub executions: u64,
-    pub slippage: u64,
-    pub deterministic: bool,
-    /// The signature of the shrunk scenario (equal to the finding's).
-    pub signature: String,
-}
+/// The shrink of a finding's first run (the reports' type: the checkpoint holds what they show).
+pub use reports::campaign::ShrinkSummary;
 
 /// A finding, as the checkpoint holds it and `finding.json` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

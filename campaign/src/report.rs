@@ -6,7 +6,7 @@
 
 use crate::findings::Finding;
 use crate::state::CampaignState;
-use reports::campaign::{CampaignSummary, EventsBucket, EventsPercentiles, FindingSummary, ShrinkSummary, TimelinePoint};
+use reports::campaign::{CampaignSummary, EventsBucket, EventsPercentiles, FindingSummary};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -17,14 +17,7 @@ pub fn events_percentiles(state: &CampaignState) -> [u64; 4] {
 }
 
 fn finding_summary(dir: &Path, f: &Finding) -> FindingSummary {
-    let shrunk = f.shrunk.as_ref().map(|s| ShrinkSummary {
-        events_before: s.events_before,
-        events_after: s.events_after,
-        executions: s.executions,
-        slippage: s.slippage,
-        deterministic: s.deterministic,
-        signature: s.signature.clone(),
-    });
+    let shrunk = f.shrunk.clone();
     FindingSummary { signature: f.signature.clone(), first_seed: f.first_seed, first_seen_s: f.first_seen_s, last_seen_s: f.last_seen_s, hits: f.hits, shrunk, repro: f.repro_command(dir) }
 }
 
@@ -48,7 +41,7 @@ pub fn summary(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, Fi
         events_buckets: state.events_log2.iter().enumerate().filter(|(_, n)| **n > 0).map(|(b, n)| EventsBucket { from: 1 << b, to: (1u64 << b).saturating_mul(2) - 1, runs: *n }).collect(),
         findings: findings.values().map(|f| finding_summary(dir, f)).collect(),
         invariant_checks: state.invariant_checks.clone(),
-        timeline: state.timeline.iter().map(|p| TimelinePoint { elapsed_s: p.elapsed_s, runs: p.runs, events: p.events, findings: p.findings }).collect(),
+        timeline: state.timeline.clone(),
     }
 }
 

@@ -17,14 +17,8 @@ use std::path::Path;
 /// Most points the timeline keeps.
 pub const MAX_TIMELINE_POINTS: usize = 1000;
 
-/// One point of the timeline (after a batch).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TimelinePoint {
-    pub elapsed_s: f64,
-    pub runs: u64,
-    pub events: u64,
-    pub findings: u64,
-}
+/// One point of the timeline (after a batch): the reports' type.
+pub use reports::campaign::TimelinePoint;
 
 /// Version of the `state.json` layout this build reads and writes.
 pub const STATE_FORMAT: u32 = 2;

@@ -24,8 +24,7 @@ pub enum PlantedBug {
     ReceiveNewestFirst,
     /// A task's termination emits its exit notification twice.
     DuplicateExitNotification,
-    // ----- Authority and resources (domain layer, not yet wired into the kernel: a scenario
-    // cannot reach these yet; `reachable_by_runs` is false for them) -----
+    // ----- Authority and resources: the domain layer's rules -----
     /// Enforcement charges an operation that exceeds the budget before checking it, so usage ends
     /// above the limit.
     BudgetCheckedAfterConsume,
@@ -63,6 +62,16 @@ pub enum PlantedBug {
     CommitStopsAtConflict,
     /// Writing a blob also overwrites the content of its current committed version in place.
     WriteMutatesOldVersion,
+    // ----- Authority and resources: the wiring into the kernel and the event loop -----
+    /// A delayed message is charged to its sender again when its delay ends.
+    DelayedMessageChargedTwice,
+    /// `delegate_capability` moves the capability although the policy refused the delegation.
+    DelegationIgnoresPolicy,
+    /// A task that crashes inside a transaction gets that transaction committed, not rolled back.
+    CrashCommitsOpenTransaction,
+    /// Every retry of a pipeline stage charges another `PipelineStages` unit (a retry is not a new
+    /// stage entry).
+    StageChargedPerAttempt,
     // ----- Networking (domain layer, not yet wired: `reachable_by_runs` is false for them) -----
     /// The packet service charges the `PacketCount` budget before asking the network policy.
     NetPolicyCheckedAfterBudget,
@@ -85,7 +94,7 @@ pub enum PlantedBug {
 
 impl PlantedBug {
     /// Every planted bug, in a stable order.
-    pub const ALL: [PlantedBug; 31] = [
+    pub const ALL: [PlantedBug; 35] = [
         PlantedBug::DelegateKeepsSource,
         PlantedBug::TerminationSkipsInvalidation,
         PlantedBug::DelayedDeliveryDuplicates,
@@ -110,6 +119,10 @@ impl PlantedBug {
         PlantedBug::RollbackKeepsOneWrite,
         PlantedBug::CommitStopsAtConflict,
         PlantedBug::WriteMutatesOldVersion,
+        PlantedBug::DelayedMessageChargedTwice,
+        PlantedBug::DelegationIgnoresPolicy,
+        PlantedBug::CrashCommitsOpenTransaction,
+        PlantedBug::StageChargedPerAttempt,
         PlantedBug::NetPolicyCheckedAfterBudget,
         PlantedBug::DeniedPacketCharged,
         PlantedBug::ReceivedPacketNotCharged,
@@ -150,6 +163,9 @@ impl PlantedBug {
             PlantedBug::CancelledStageCapsCommitted => &["pipeline.no_caps_from_cancelled_stage"],
             PlantedBug::RollbackKeepsOneWrite | PlantedBug::CommitStopsAtConflict => &["storage.no_partial_commit"],
             PlantedBug::WriteMutatesOldVersion => &["storage.versions_immutable"],
+            PlantedBug::DelayedMessageChargedTwice | PlantedBug::StageChargedPerAttempt => &["budget.exact_consumption"],
+            PlantedBug::DelegationIgnoresPolicy => &["policy.deny_has_no_effect"],
+            PlantedBug::CrashCommitsOpenTransaction => &["storage.no_partial_commit"],
             PlantedBug::NetPolicyCheckedAfterBudget => &["net.policy_before_budget"],
             PlantedBug::DeniedPacketCharged => &["net.denied_consumes_nothing"],
             PlantedBug::ReceivedPacketNotCharged => &["net.packet_budget_exact"],
@@ -160,12 +176,12 @@ impl PlantedBug {
         }
     }
 
-    /// Whether a scenario run can reach this bug: the kernel or the event loop consults it. The
-    /// authority and resource bugs live in domain modules that are not wired into the kernel yet,
-    /// so whole-run tests, campaigns and benchmarks skip them; each is shown to break exactly its
-    /// invariant predicate in `model/tests/authority_planted_bugs.rs`.
+    /// Whether a scenario run can reach this bug: the kernel, the event loop or a module they
+    /// drive (policy, budgets, pipelines, storage) consults it. Every planted bug is reachable;
+    /// a bug of a subsystem not yet wired into runs would return false here, and whole-run
+    /// tests, campaigns and benchmarks would skip it.
     pub fn reachable_by_runs(self) -> bool {
-        (self as u32) <= PlantedBug::DuplicateExitNotification as u32
+        !self.is_network()
     }
 
     /// The bugs a scenario run can reach, in stable order.

@@ -21,6 +21,9 @@ pub enum KernelError {
     InsufficientAuthority,
     InvalidCapability,
     ResourceExhausted(String),
+    /// A storage operation failed (no such transaction or object, a finalized transaction, a wrong
+    /// object kind, a commit conflict, a migration error).
+    StorageError(String),
 }
 
 /// The variant of a [`KernelError`] without its message.
@@ -37,6 +40,7 @@ pub enum KernelErrorKind {
     InsufficientAuthority,
     InvalidCapability,
     ResourceExhausted,
+    StorageError,
 }
 
 impl KernelError {
@@ -53,6 +57,7 @@ impl KernelError {
             KernelError::InsufficientAuthority => KernelErrorKind::InsufficientAuthority,
             KernelError::InvalidCapability => KernelErrorKind::InvalidCapability,
             KernelError::ResourceExhausted(_) => KernelErrorKind::ResourceExhausted,
+            KernelError::StorageError(_) => KernelErrorKind::StorageError,
         }
     }
 }
@@ -70,6 +75,7 @@ impl fmt::Display for KernelError {
             KernelError::InsufficientAuthority => write!(f, "insufficient authority"),
             KernelError::InvalidCapability => write!(f, "invalid capability"),
             KernelError::ResourceExhausted(m) => write!(f, "resource exhausted: {m}"),
+            KernelError::StorageError(m) => write!(f, "storage error: {m}"),
         }
     }
 }

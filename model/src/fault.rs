@@ -21,11 +21,19 @@
 //! Rule evaluation: for each send (or receive), the rules whose fault applies to that operation and
 //! whose scope matches are tried in plan order; the first whose trigger fires is injected, so an
 //! operation suffers at most one message fault. Each rule counts the operations it was tried on
-//! (evaluated) and those it fired on. A time-based rule (`Window`, `Periodic`) is only tried while
+//! (evaluated) and those it fired on with effect (a `Reorder` with nothing queued to overtake is
+//! not injected, so it does not count as fired). A time-based rule (`Window`, `Periodic`) is only tried while
 //! it is active: outside its times it cannot fire and draws no choice, so skipping it changes
 //! nothing but its evaluation count. The injector indexes rules by scope and opens and closes
 //! windows as virtual time passes, so the cost of a send does not grow with the number of rules
 //! that cannot apply to it (`kernel::faults`).
+//!
+//! Authority faults ([`AuthorityFault`]) strain the authority and resource subsystems: a budget
+//! squeeze lowers one limit of a task's budget at a virtual time (usage already above it makes the
+//! next operation of that resource fail and cancels the identity); a policy swap replaces the
+//! policy engine at a virtual time; a stage failure makes the first attempts of a pipeline stage
+//! fail (retryably, or permanently); a storage crash terminates a task right after its `n`-th
+//! storage write, in the middle of its transaction (the transaction is rolled back).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -40,6 +48,9 @@ pub struct FaultPlan {
     pub message_faults: Vec<MessageFaultRule>,
     #[serde(default)]
     pub lifecycle_faults: Vec<LifecycleFault>,
+    #[serde(default)]
+    #[cfg_attr(feature = "arbitrary", arbitrary(default))]
+    pub authority_faults: Vec<AuthorityFault>,
 }
 
 impl FaultPlan {
@@ -56,7 +67,7 @@ impl FaultPlan {
         self
     }
     pub fn is_empty(&self) -> bool {
-        self.message_faults.is_empty() && self.lifecycle_faults.is_empty()
+        self.message_faults.is_empty() && self.lifecycle_faults.is_empty() && self.authority_faults.is_empty()
     }
     /// Whether any rule can reorder messages (the FIFO invariant then tolerates the swaps).
     pub fn has_reorder(&self) -> bool {
@@ -172,6 +183,48 @@ impl LifecycleFault {
     pub fn task(&self) -> &str {
         match self {
             LifecycleFault::CrashAfterMessages { task, .. } | LifecycleFault::CrashAt { task, .. } => task,
+        }
+    }
+}
+
+/// A fault of the authority and resource subsystems (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum AuthorityFault {
+    /// At `at_ns`, the limit of `resource` in the budget of the task named `task` (its newest
+    /// incarnation) drops to `limit`, if that is lower (an unlimited resource gets the limit).
+    BudgetSqueeze { task: String, at_ns: u64, resource: crate::budget::ResourceKind, limit: u64 },
+    /// At `at_ns`, the policy engine becomes `policy` (none: no policy, everything allowed).
+    PolicySwap {
+        at_ns: u64,
+        #[serde(default)]
+        policy: Option<crate::policy::PolicySpec>,
+    },
+    /// The first `attempts` attempts of the stage named `stage` of the pipeline named `pipeline`
+    /// (counted over all its runs) fail: retryably, or permanently with `permanent: true`.
+    StageFailure {
+        pipeline: String,
+        stage: String,
+        #[serde(default = "one")]
+        attempts: u32,
+        #[serde(default)]
+        permanent: bool,
+    },
+    /// The task named `task` crashes right after its `after_writes`-th storage write (counted over
+    /// its incarnations, steps and pipeline stages alike), inside that write's transaction. Fires once.
+    StorageCrash { task: String, after_writes: u32 },
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl AuthorityFault {
+    /// The virtual time of a timed fault (squeeze, swap).
+    pub fn at_ns(&self) -> Option<u64> {
+        match self {
+            AuthorityFault::BudgetSqueeze { at_ns, .. } | AuthorityFault::PolicySwap { at_ns, .. } => Some(*at_ns),
+            AuthorityFault::StageFailure { .. } | AuthorityFault::StorageCrash { .. } => None,
         }
     }
 }

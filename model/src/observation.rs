@@ -5,7 +5,13 @@
 //! trust the kernel's tables) and folds them into the trace hash, then clears the buffer. They
 //! are the "result" half of "every event and its result".
 
+use crate::budget::audit::ResourceEvent;
+use crate::cancellation::CancellationEvent;
 use crate::capability::CapabilityEvent;
+use crate::pipeline::PipelineEvent;
+use crate::policy::audit::PolicyCheck;
+use crate::storage::StorageEvent;
+use alloc::boxed::Box;
 use crate::error::KernelErrorKind;
 use crate::identity::ExitReason;
 use crate::ids::{CapId, ChannelId, ExecutionId, MessageId, TaskId};
@@ -25,6 +31,12 @@ pub enum FaultKind {
     CrashOnRecv,
     CrashAfterMessages,
     CrashAt,
+    /// An authority fault: a budget limit lowered, the policy engine replaced, a stage attempt
+    /// failed, a task crashed inside a transaction.
+    BudgetSqueeze,
+    PolicySwap,
+    StageFailure,
+    StorageCrash,
 }
 
 /// One effect of a kernel operation.
@@ -64,6 +76,16 @@ pub enum Observation {
     StepDone { step: u32, result: Result<(), KernelErrorKind> },
     /// An identity was created without a task (`create_identity`).
     IdentityCreated { exec: ExecutionId },
+    /// A resource audit record: a budget attached, a consumption, an exhaustion, a cancellation.
+    Resource(ResourceEvent),
+    /// A policy decision at an enforcement point.
+    Policy(Box<PolicyCheck>),
+    /// A step of a pipeline run.
+    Pipeline(Box<PipelineEvent>),
+    /// A change of the object store.
+    Storage(Box<StorageEvent>),
+    /// A cancellation source was cancelled.
+    Cancellation(Box<CancellationEvent>),
 }
 
 impl Observation {
@@ -92,6 +114,11 @@ impl Observation {
             Observation::Lifecycle { .. } => "supervision",
             Observation::FaultInjected(_) => "fault",
             Observation::StepDone { .. } => "step",
+            Observation::Resource(_) => "budget",
+            Observation::Policy(_) => "policy",
+            Observation::Pipeline(_) => "pipeline",
+            Observation::Storage(_) => "storage",
+            Observation::Cancellation(_) => "cancellation",
         }
     }
 }
@@ -192,6 +219,26 @@ impl Fold for Observation {
                 h.tag(19, pair(u64::from(*step), result & 0xffff_ffff));
             }
             O::IdentityCreated { exec } => h.tag(20, exec.0),
+            O::Resource(e) => {
+                h.tag(21, 0);
+                e.fold(h);
+            }
+            O::Policy(check) => {
+                h.tag(22, 0);
+                check.fold(h);
+            }
+            O::Pipeline(e) => {
+                h.tag(23, 0);
+                e.fold(h);
+            }
+            O::Storage(e) => {
+                h.tag(24, 0);
+                e.fold(h);
+            }
+            O::Cancellation(e) => {
+                h.tag(25, 0);
+                e.fold(h);
+            }
         }
     }
 }

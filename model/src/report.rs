@@ -3,7 +3,14 @@
 
 use crate::capability::{AuditKind, AuditLog, InvalidUseReason};
 use crate::error::KernelErrorKind;
-use crate::ids::{MessageId, TaskId};
+use crate::budget::audit::ResourceEvent;
+use crate::budget::ResourceUsage;
+use crate::derivation::CapabilitySet;
+use crate::ids::{ExecutionId, MessageId, TaskId};
+use crate::pipeline::{AttemptOrder, ExecutionTrace, ExecutorError, PipelineId, StageId};
+use crate::policy::audit::PolicyAuditEvent;
+use crate::policy::{PolicyDecisionReport, PolicyEvent};
+use crate::storage::{ObjectId, StoredObject};
 use crate::kernel::TaskRecord;
 use crate::message::MessageEnvelope;
 use crate::names::Symbol;
@@ -85,14 +92,34 @@ pub enum StepValue {
 pub struct TaskRow {
     pub id: TaskId,
     pub name: Symbol,
+    /// The execution identity the task ran under.
+    pub exec: ExecutionId,
     pub exited: bool,
     pub received: u64,
     pub stats: TaskStats,
+    /// What the identity consumed (zero when budgets are not enforced).
+    pub usage: ResourceUsage,
 }
 
 impl TaskRow {
     pub fn of(task: &TaskRecord) -> Self {
-        TaskRow { id: task.id, name: task.name_symbol, exited: !task.alive(), received: task.received, stats: task.stats }
+        TaskRow {
+            id: task.id,
+            name: task.name_symbol,
+            exec: task.identity.execution_id,
+            exited: !task.alive(),
+            received: task.received,
+            stats: task.stats,
+            usage: ResourceUsage::zero(),
+        }
+    }
+
+    /// The row with the identity's usage read from the ledger (if budgets are enforced).
+    pub fn with_usage(mut self, authority: Option<&crate::kernel::Authority>) -> Self {
+        if let Some(ledger) = authority.and_then(|a| a.ledger.as_ref()) {
+            self.usage = ledger.usage(self.exec);
+        }
+        self
     }
 
     /// The value of one per-task counter for this incarnation.
@@ -157,9 +184,11 @@ pub struct ChoiceCheck {
     pub unread: u64,
 }
 
-/// How often one message-fault rule was evaluated (in scope and active) and fired.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// How often one message-fault rule was evaluated (in scope and active) and fired with effect.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleCount {
+    /// The rule in words: `Drop on Service("echo") when Chance(per_mille: 40)`.
+    pub rule: String,
     pub evaluated: u64,
     pub fired: u64,
 }
@@ -229,6 +258,96 @@ pub struct RunReport {
     /// The watch's log, when the scenario has order, timing or occurrence expectations.
     #[serde(skip)]
     pub watch: Option<WatchLog>,
+    /// Policy decisions, resource audit log, pipeline runs and storage objects, when the scenario
+    /// uses those subsystems.
+    #[serde(skip)]
+    pub authority: Option<AuthorityReport>,
+}
+
+/// What a run kept of its authority and resource subsystems (for expectations and reports).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorityReport {
+    /// The resource audit log, in order.
+    pub resource_audit: Vec<ResourceEvent>,
+    /// The policy audit log: one record per policy evaluated, in order.
+    pub policy_audit: Vec<PolicyAuditEvent>,
+    /// The acting identity of each policy audit record.
+    pub policy_actors: Vec<ExecutionId>,
+    /// Every pipeline run, in start order.
+    pub pipelines: Vec<PipelineRecord>,
+    /// Every labelled storage object with its committed versions, by label.
+    pub storage: Vec<StorageRecord>,
+}
+
+impl AuthorityReport {
+    /// What the kernel's authority state kept.
+    pub fn of(a: &crate::kernel::Authority) -> Self {
+        let pipelines = a
+            .pipelines
+            .iter()
+            .enumerate()
+            .map(|(i, run)| {
+                let executor = run.executor.as_ref();
+                PipelineRecord {
+                    name: run.name.clone(),
+                    id: PipelineId(i as u64 + 1),
+                    task: run.task,
+                    outcome: run.outcome.clone(),
+                    trace: executor.map(|e| e.trace().clone()).unwrap_or_else(|| ExecutionTrace::new(PipelineId(i as u64 + 1))),
+                    reports: executor.map(|e| e.reports().to_vec()).unwrap_or_default(),
+                    orders: run.orders.clone(),
+                    authority: executor.map(|e| e.authority().execution().clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let storage = a
+            .labelled_objects()
+            .map(|(label, object)| StorageRecord { label: label.into(), object, versions: a.store.history(object).iter().filter_map(|v| a.store.version(*v).cloned()).collect() })
+            .collect();
+        AuthorityReport {
+            resource_audit: a.resource_audit().to_vec(),
+            policy_audit: a.policy_audit.events().to_vec(),
+            policy_actors: a.policy_actors.clone(),
+            pipelines,
+            storage,
+        }
+    }
+
+    /// The run of pipeline `name` number `run` (1 = first).
+    pub fn pipeline(&self, name: &str, run: u32) -> Option<&PipelineRecord> {
+        self.pipelines.iter().filter(|p| p.name == name).nth(run.saturating_sub(1) as usize)
+    }
+
+    /// The labelled object `label` (its newest binding).
+    pub fn object(&self, label: &str) -> Option<&StorageRecord> {
+        self.storage.iter().find(|s| s.label == label)
+    }
+}
+
+/// One pipeline run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineRecord {
+    pub name: String,
+    pub id: PipelineId,
+    /// The task whose identity ran it.
+    pub task: TaskId,
+    /// `None` while it had not finished when the run stopped.
+    pub outcome: Option<Result<(), ExecutorError>>,
+    pub trace: ExecutionTrace,
+    /// Every policy report obtained, with the event and stage (the explain output).
+    pub reports: Vec<(PolicyEvent, Option<StageId>, PolicyDecisionReport)>,
+    /// What each attempt's handler was given, in order.
+    pub orders: Vec<AttemptOrder>,
+    /// The execution authority at the end.
+    pub authority: CapabilitySet,
+}
+
+/// A labelled storage object and its committed versions, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageRecord {
+    pub label: String,
+    pub object: ObjectId,
+    pub versions: Vec<StoredObject>,
 }
 
 impl Violation {

@@ -37,6 +37,17 @@ pub struct RunStats {
     pub ignored_wakeups: u64,
     /// Exit notifications emitted (one per termination in the correct model).
     pub exit_notifications: u64,
+    pub pipelines_started: u64,
+    pub pipelines_succeeded: u64,
+    pub pipelines_failed: u64,
+    pub pipelines_cancelled: u64,
+    pub stage_attempts: u64,
+    pub policy_evaluations: u64,
+    pub policy_refusals: u64,
+    pub budget_exhaustions: u64,
+    pub storage_ops: u64,
+    pub storage_commits: u64,
+    pub storage_rollbacks: u64,
 }
 
 impl RunStats {
@@ -47,7 +58,9 @@ impl RunStats {
         [
             Events, TasksSpawned, TaskExits, Restarts, MessagesSent, MessagesDelivered, MessagesDropped, MessagesDelayed, MessagesReordered,
             SendFailures, ReceiveFailures, FaultsInjected, LifecycleCrashes, RequestsCompleted, RequestsFailed, RequestsRejected,
-            CapabilityOps, WorkloadOps, IgnoredWakeups,
+            CapabilityOps, WorkloadOps, IgnoredWakeups, ExitNotifications, PipelinesStarted, PipelinesSucceeded, PipelinesFailed,
+            PipelinesCancelled, StageAttempts, PolicyEvaluations, PolicyRefusals, BudgetExhaustions, StorageOps, StorageCommits,
+            StorageRollbacks,
         ]
         .iter()
         .all(|c| self.get(*c) >= before.get(*c))
@@ -76,6 +89,17 @@ impl RunStats {
             Counter::WorkloadOps => self.workload_ops,
             Counter::IgnoredWakeups => self.ignored_wakeups,
             Counter::ExitNotifications => self.exit_notifications,
+            Counter::PipelinesStarted => self.pipelines_started,
+            Counter::PipelinesSucceeded => self.pipelines_succeeded,
+            Counter::PipelinesFailed => self.pipelines_failed,
+            Counter::PipelinesCancelled => self.pipelines_cancelled,
+            Counter::StageAttempts => self.stage_attempts,
+            Counter::PolicyEvaluations => self.policy_evaluations,
+            Counter::PolicyRefusals => self.policy_refusals,
+            Counter::BudgetExhaustions => self.budget_exhaustions,
+            Counter::StorageOps => self.storage_ops,
+            Counter::StorageCommits => self.storage_commits,
+            Counter::StorageRollbacks => self.storage_rollbacks,
         }
     }
 }

@@ -67,6 +67,13 @@ impl TraceHasher {
     pub fn value(&self) -> u64 {
         self.state
     }
+
+    /// The digest of one value on its own (a fresh hasher fed `value`).
+    pub fn digest_of<T: Fold + ?Sized>(value: &T) -> u64 {
+        let mut h = TraceHasher::default();
+        h.feed(value);
+        h.value()
+    }
 }
 
 /// A value with a fixed binary form for the trace hash.

@@ -16,7 +16,8 @@ use crate::ids::{CapId, ChannelId, TaskId};
 use crate::kernel::{SimulatedKernel, TaskDescriptor};
 use crate::message::{MessageEnvelope, MessagePayload, SchemaVersion, ServiceId};
 use crate::names::{well_known, Symbol};
-use crate::scenario::{Behaviour, OpMix, Step, StepOp, TaskSpec, Workload};
+use crate::scenario::{Behaviour, OpMix, Step, StepOp, StorageStep, TaskSpec, Workload};
+use crate::storage::ObjectKind;
 use crate::time::Duration;
 use alloc::format;
 use alloc::string::String;
@@ -38,9 +39,12 @@ enum Op {
     Receive,
     Register,
     Lookup,
+    Storage,
+    Pipeline,
+    Compute,
 }
 
-const OPS: [Op; 13] = [
+const OPS: [Op; 16] = [
     Op::Spawn,
     Op::Terminate,
     Op::Grant,
@@ -54,10 +58,20 @@ const OPS: [Op; 13] = [
     Op::Receive,
     Op::Register,
     Op::Lookup,
+    Op::Storage,
+    Op::Pipeline,
+    Op::Compute,
 ];
 
-fn weights(m: &OpMix) -> [u32; 13] {
-    [m.spawn, m.terminate, m.grant, m.delegate, m.clone, m.drop, m.use_cap, m.forged_use, m.create_channel, m.send, m.receive, m.register, m.lookup]
+fn weights(m: &OpMix) -> [u32; 16] {
+    m.weights()
+}
+
+/// What the workload asks the event loop to do (the loop, not the kernel, runs pipelines).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadRequest {
+    /// `task` starts a run of the scenario's pipeline number `decl`.
+    RunPipeline { task: TaskId, decl: usize },
 }
 
 pub const CAP_KINDS: [&str; 4] = ["file_read", "file_write", "net", "storage"];
@@ -67,7 +81,7 @@ const WORKLOAD_SERVICES: u64 = 4;
 #[derive(Clone, Debug)]
 pub struct WorkloadDriver {
     spec: Workload,
-    weights: [u32; 13],
+    weights: [u32; 16],
     total: u64,
     remaining: u32,
     tasks: Vec<TaskId>,
@@ -76,6 +90,12 @@ pub struct WorkloadDriver {
     services: Vec<ServiceId>,
     /// `CAP_KINDS`, interned.
     cap_kinds: [Symbol; 4],
+    /// The workload's open transactions (label, owner) and objects (label, kind), in creation order.
+    txs: Vec<(String, TaskId)>,
+    tx_count: u32,
+    objects: Vec<(String, ObjectKind)>,
+    /// The names of the scenario's pipelines.
+    pipelines: Vec<String>,
     started: bool,
     record: Option<WorkloadRecord>,
 }
@@ -104,7 +124,7 @@ fn channel_label(channel: ChannelId) -> String {
 impl WorkloadDriver {
     /// A driver for `spec`; `services` are the scenario's services, which it may look up.
     /// Its names are interned in the kernel's name table.
-    pub fn new(spec: &Workload, services: Vec<String>, kernel: &mut SimulatedKernel) -> Self {
+    pub fn new(spec: &Workload, services: Vec<String>, pipelines: Vec<String>, kernel: &mut SimulatedKernel) -> Self {
         let weights = weights(&spec.mix);
         let mut all: Vec<ServiceId> = services.iter().map(|s| kernel.service_id(s)).collect();
         all.extend((0..WORKLOAD_SERVICES).map(|i| kernel.service_id(&format!("wl-svc{i}"))));
@@ -119,6 +139,10 @@ impl WorkloadDriver {
             caps: Vec::new(),
             services: all,
             cap_kinds,
+            txs: Vec::new(),
+            tx_count: 0,
+            objects: Vec::new(),
+            pipelines,
             started: false,
             record: None,
         }
@@ -176,13 +200,14 @@ impl WorkloadDriver {
         Duration(1 + self.draw(kernel, self.spec.interval_ns.max(1).saturating_mul(2)))
     }
 
-    /// Performs one operation (the first call also spawns the workload tasks).
-    pub fn perform(&mut self, kernel: &mut SimulatedKernel) {
+    /// Performs one operation (the first call also spawns the workload tasks); an operation the
+    /// event loop must perform is returned.
+    pub fn perform(&mut self, kernel: &mut SimulatedKernel) -> Option<WorkloadRequest> {
         if !self.started {
             self.start(kernel);
         }
         if self.remaining == 0 || self.total == 0 {
-            return;
+            return None;
         }
         self.remaining -= 1;
         kernel.stats.workload_ops += 1;
@@ -202,7 +227,11 @@ impl WorkloadDriver {
             Op::Receive => self.receive(kernel),
             Op::Register => self.register(kernel),
             Op::Lookup => self.lookup(kernel),
+            Op::Storage => self.storage(kernel),
+            Op::Pipeline => return self.pipeline(kernel),
+            Op::Compute => self.compute(kernel),
         }
+        None
     }
 
     fn pick_op(&mut self, kernel: &mut SimulatedKernel) -> Op {
@@ -234,7 +263,7 @@ impl WorkloadDriver {
         let name = format!("wl{}", self.tasks.len());
         let d = self.draw_index(kernel, self.spec.domains.len());
         let domain = &self.spec.domains[d];
-        let descriptor = TaskDescriptor::new(name);
+        let descriptor = TaskDescriptor::new(name).with_budget(self.spec.budget);
         let spawned = kernel.spawn_task_with_identity(None, descriptor, IdentityKind::Component, TrustDomain::new(domain.clone()), None);
         if let Ok((handle, _)) = spawned {
             self.tasks.push(handle.task_id);
@@ -248,6 +277,7 @@ impl WorkloadDriver {
                     start_ns: kernel.now().0,
                     caps: Vec::new(),
                     restart: Default::default(),
+                    budget: self.spec.budget,
                 });
             }
         }
@@ -394,5 +424,76 @@ impl WorkloadDriver {
         let service = self.services[i];
         self.log(kernel, |kernel| StepOp::Lookup { task: Self::name(kernel, task), service: service.name(kernel.names()).into(), bind: None });
         let _ = kernel.lookup_service(task, &service);
+    }
+
+    /// A storage operation: begin a transaction, create an object, write (half of the time, to
+    /// one of the first four objects, so transactions meet), commit or roll back, usually by the
+    /// transaction's owner (three times in four).
+    fn storage(&mut self, kernel: &mut SimulatedKernel) {
+        let what = self.draw(kernel, 8);
+        // Transactions end by commit or rollback here, or with their owner.
+        self.txs.retain(|(_, owner)| kernel.is_alive(*owner));
+        if what == 0 || self.txs.is_empty() {
+            let Some(task) = self.any_task(kernel) else { return };
+            let label = format!("wtx{}", self.tx_count);
+            self.tx_count += 1;
+            self.log(kernel, |kernel| StepOp::Storage { task: Self::name(kernel, task), tx: label.clone(), op: StorageStep::Begin });
+            if kernel.storage_step(task, &label, &StorageStep::Begin).is_ok() {
+                self.txs.push((label, task));
+            }
+            return;
+        }
+        let t = self.draw_index(kernel, self.txs.len());
+        let (tx, owner) = self.txs[t].clone();
+        let task = match self.draw(kernel, 4) {
+            0 => self.any_task(kernel).unwrap_or(owner),
+            _ => owner,
+        };
+        let op = match what {
+            1 => {
+                let kind = [ObjectKind::Blob, ObjectKind::Log, ObjectKind::Map][self.draw_index(kernel, 3)];
+                StorageStep::Create { object: format!("wobj{}", self.objects.len()), kind, schema: String::from("wl"), version: 1 }
+            }
+            2..=5 if !self.objects.is_empty() => {
+                let o = self.draw_index(kernel, self.objects.len().min(4));
+                let (object, kind) = self.objects[o].clone();
+                let data = format!("d{}", self.draw(kernel, 100));
+                match kind {
+                    ObjectKind::Map => StorageStep::Put { object, key: format!("k{}", self.draw(kernel, 4)), value: data },
+                    _ => StorageStep::Write { object, data },
+                }
+            }
+            6 => StorageStep::Commit,
+            _ => StorageStep::Rollback,
+        };
+        self.log(kernel, |kernel| StepOp::Storage { task: Self::name(kernel, task), tx: tx.clone(), op: op.clone() });
+        let done = kernel.storage_step(task, &tx, &op);
+        match op {
+            StorageStep::Create { object, kind, .. } if done.is_ok() => self.objects.push((object, kind)),
+            StorageStep::Commit | StorageStep::Rollback if task == owner => {
+                self.txs.remove(t);
+            }
+            _ => {}
+        }
+    }
+
+    /// A run of one of the scenario's pipelines by a workload task (performed by the loop).
+    fn pipeline(&mut self, kernel: &mut SimulatedKernel) -> Option<WorkloadRequest> {
+        let task = self.any_task(kernel)?;
+        if self.pipelines.is_empty() {
+            return None;
+        }
+        let decl = self.draw_index(kernel, self.pipelines.len());
+        let pipeline = self.pipelines[decl].clone();
+        self.log(kernel, |kernel| StepOp::RunPipeline { task: Self::name(kernel, task), pipeline });
+        Some(WorkloadRequest::RunPipeline { task, decl })
+    }
+
+    /// Simulated work by a workload task: 1 to 100 `CpuTicks`.
+    fn compute(&mut self, kernel: &mut SimulatedKernel) {
+        let Some(task) = self.any_task(kernel) else { return };
+        let ticks = 1 + self.draw(kernel, 100);
+        self.log(kernel, |kernel| StepOp::Compute { task: Self::name(kernel, task), ticks });
+        let _ = kernel.compute(task, ticks);
     }
 }

@@ -7,7 +7,7 @@ use model::scenario::{Behaviour, Scenario, TaskSpec};
 use model::{run, RunConfig};
 
 fn task(name: &str, behaviour: Behaviour) -> TaskSpec {
-    TaskSpec { name: name.into(), behaviour, kind: Default::default(), domain: "user".into(), start_ns: 0, caps: vec![], restart: Default::default() }
+    TaskSpec { name: name.into(), behaviour, kind: Default::default(), domain: "user".into(), start_ns: 0, caps: vec![], restart: Default::default(), budget: None }
 }
 
 /// Two echo servers, two clients, and an idle task that never sends.
@@ -31,6 +31,9 @@ fn scenario(rules: Vec<MessageFaultRule>) -> Scenario {
         steps: vec![],
         workload: None,
         faults: Default::default(),
+        policy: None,
+        pipelines: vec![],
+        migrations: vec![],
         bugs: vec![],
         expect: Default::default(),
     };
@@ -85,7 +88,7 @@ fn the_first_rule_in_plan_order_wins_across_scopes() {
         rule(MessageFault::Drop, FaultScope::Any, FaultTrigger::EveryNth { n: 2 }),
     ];
     let r = run(&scenario(rules), &RunConfig::seeded(3));
-    let (delay, drop) = (r.fault_rules[0], r.fault_rules[1]);
+    let (delay, drop) = (r.fault_rules[0].clone(), r.fault_rules[1].clone());
     assert!(delay.fired > 0 && drop.fired > 0);
     assert_eq!(delay.fired, delay.evaluated, "Always fires on every operation it is evaluated on");
     assert_eq!(r.stats.messages_delayed, delay.fired);

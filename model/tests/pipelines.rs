@@ -414,11 +414,7 @@ fn pipeline_events_fold_distinctly() {
     ];
     let digests: std::collections::BTreeSet<u64> = events
         .iter()
-        .map(|e| {
-            let mut h = TraceHasher::default();
-            h.feed(e);
-            h.value()
-        })
+        .map(TraceHasher::digest_of)
         .collect();
     assert_eq!(digests.len(), events.len());
 }

@@ -45,6 +45,7 @@ fn idle(name: &str) -> TaskSpec {
         start_ns: 0,
         caps: Vec::new(),
         restart: Default::default(),
+        budget: None,
     }
 }
 
@@ -255,7 +256,7 @@ fn errors_render_path_and_message() {
 fn sizes_above_their_limits_are_rejected() {
     use model::scenario::{Workload, MAX_SUPERVISOR_DEPTH, MAX_WORKLOAD_TASKS};
     let mut s = base();
-    s.workload = Some(Workload { ops: 1, interval_ns: 1, tasks: MAX_WORKLOAD_TASKS, mix: Default::default(), domains: vec!["user".into()] });
+    s.workload = Some(Workload { ops: 1, interval_ns: 1, tasks: MAX_WORKLOAD_TASKS, mix: Default::default(), domains: vec!["user".into()], budget: None });
     assert_eq!(s.validate(), Ok(()));
     if let Some(w) = s.workload.as_mut() {
         w.tasks = MAX_WORKLOAD_TASKS + 1;

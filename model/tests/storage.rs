@@ -289,11 +289,7 @@ fn storage_events_fold_distinctly_and_deterministically() {
     assert_eq!(events, run());
     let digests: std::collections::BTreeSet<u64> = events
         .iter()
-        .map(|e| {
-            let mut h = TraceHasher::default();
-            h.feed(e);
-            h.value()
-        })
+        .map(TraceHasher::digest_of)
         .collect();
     assert_eq!(digests.len(), events.len());
     assert!(matches!(events.last(), Some(StorageEvent::RolledBack { discarded, .. }) if discarded.len() == 1));

@@ -3,24 +3,39 @@
 //! - [`parse_scenario`] / [`load_scenario`]: RON text or file → validated [`model::Scenario`],
 //!   with errors that carry the file, line and column ([`LoadError`]); [`locate_expectations`]
 //!   maps each expectation result of a run back to its line in the file;
-//! - [`render_summary`], [`render_audit`], [`JsonOutput`]: text and JSON forms of a
-//!   [`model::RunReport`];
+//! - [`render_summary`], [`render_audit`], [`render_authority`], [`JsonOutput`]: text and JSON
+//!   forms of a [`model::RunReport`];
 //! - [`compare_runs`] / [`check_against`]: the determinism check.
 //!
 //! The `scenario` binary (`src/bin/scenario.rs`) ties them together; the scenario format is
 //! documented in `scenarios/README.md`.
 
+mod authority;
 mod determinism;
 mod error;
 mod json;
+mod lint;
 mod load;
 mod locate;
 mod scan;
 mod summary;
 
+pub use authority::render_authority;
 pub use determinism::{check_against, compare_runs, render_check, DeterminismCheck};
 pub use error::LoadError;
 pub use json::{audit_json, render_json, JsonOutput};
+pub use lint::{lint, Warning};
+
+/// The warnings of [`lint`], each as `warning: <file>:<line>:<column>: <path>: <message>`.
+pub fn render_warnings(warnings: &[Warning], source: &str, file: &str) -> String {
+    warnings
+        .iter()
+        .map(|w| {
+            let (line, column) = locate::locate(source, &w.path, None);
+            format!("warning: {file}:{line}:{column}: {}: {}\n", w.path, w.message)
+        })
+        .collect()
+}
 pub use load::{load_scenario, load_scenario_with_source, locate_expectations, parse_scenario, parse_unvalidated, ron_options};
 pub use summary::{format_ms, render_audit, render_summary, render_unmet, reproduce_command, verdict};
 

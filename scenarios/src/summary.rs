@@ -116,6 +116,19 @@ fn counters(out: &mut String, report: &RunReport) {
     row(out, "capabilities", format!("{} ops", s.capability_ops));
     row(out, "workload", format!("{} ops", s.workload_ops));
     row(out, "wake-ups", format!("{} ignored (their parking had ended)", s.ignored_wakeups));
+    if report.authority.is_some() {
+        row(
+            out,
+            "pipelines",
+            format!(
+                "started {}, succeeded {}, failed {}, cancelled {}; stage attempts {}",
+                s.pipelines_started, s.pipelines_succeeded, s.pipelines_failed, s.pipelines_cancelled, s.stage_attempts
+            ),
+        );
+        row(out, "policy", format!("{} evaluations, {} refusals", s.policy_evaluations, s.policy_refusals));
+        row(out, "budgets", format!("{} exhaustions", s.budget_exhaustions));
+        row(out, "storage", format!("{} ops, {} commits, {} rollbacks", s.storage_ops, s.storage_commits, s.storage_rollbacks));
+    }
     out.push_str("\naudit events (kind, count)\n");
     let audit: Vec<(String, u64)> = report.audit_counts.iter().map(|(k, n)| (format!("{k:?}"), *n)).collect();
     table(out, &audit);
@@ -124,6 +137,20 @@ fn counters(out: &mut String, report: &RunReport) {
 fn invariants(out: &mut String, report: &RunReport) {
     out.push_str("\ninvariants (id, checks)\n");
     table(out, &report.invariant_checks);
+    fault_rules(out, report);
+}
+
+/// Each message-fault rule: how often it was evaluated and how often it fired with effect.
+fn fault_rules(out: &mut String, report: &RunReport) {
+    if report.fault_rules.is_empty() {
+        return;
+    }
+    out.push_str("\nfault rules (rule, evaluated, fired)\n");
+    let width = report.fault_rules.iter().map(|r| r.rule.chars().count()).max().unwrap_or(0);
+    for (i, r) in report.fault_rules.iter().enumerate() {
+        let never = if r.fired == 0 { "  never fired" } else { "" };
+        out.push_str(&format!("  [{i}] {:<width$}  {:>9} {:>9}{never}\n", r.rule, r.evaluated, r.fired));
+    }
 }
 
 fn violations(out: &mut String, report: &RunReport) {

@@ -90,6 +90,7 @@ fn scenario_task() -> model::scenario::TaskSpec {
         start_ns: 0,
         caps: Vec::new(),
         restart: Default::default(),
+        budget: None,
     }
 }
 

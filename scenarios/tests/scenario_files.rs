@@ -2,8 +2,9 @@
 //!
 //! Every `scenarios/*.ron` and `scenarios/regressions/*.ron` file must load, meet every
 //! expectation it states when run with its own seed, and give the same trace hash twice. The
-//! summary and the capability audit log of each library scenario are `insta` snapshots, so any
-//! behaviour change shows up in review. Every `scenarios/regressions/*.trace.ron` (or `.trace`)
+//! summary and the capability audit log of each library scenario are `insta` snapshots, and so,
+//! for the scenarios that use them, are its policy reports, execution traces, resource audit log
+//! and storage versions (`render_authority`), so any behaviour change shows up in review. Every `scenarios/regressions/*.trace.ron` (or `.trace`)
 //! must replay bit for bit: a shrunk repro dropped into `regressions/` is a regression test that
 //! replays exactly, without re-shrinking.
 
@@ -58,6 +59,9 @@ fn library_scenarios_meet_their_expectations_and_match_snapshots() {
         let shown = format!("scenarios/{}.ron", name(&path));
         insta::assert_snapshot!(format!("summary_{}", name(&path)), render_summary(&report, &shown));
         insta::assert_snapshot!(format!("audit_{}", name(&path)), render_audit(&report));
+        if let Some(authority) = scenarios::render_authority(&report) {
+            insta::assert_snapshot!(format!("authority_{}", name(&path)), authority);
+        }
     }
 }
 

@@ -86,7 +86,7 @@ impl Supervisor {
         let parent = kernel.get_task_identity(me);
         let spec = &self.children[i].spec;
         let domain = crate::identity::TrustDomain::new(spec.domain.clone());
-        match kernel.spawn_task_with_identity(Some(me), TaskDescriptor::new(spec.name.clone()), spec.kind, domain, parent) {
+        match kernel.spawn_task_with_identity(Some(me), TaskDescriptor::new(spec.name.clone()).with_budget(spec.budget), spec.kind, domain, parent) {
             Ok((handle, exec)) => {
                 let previous = self.children[i].task.replace(handle.task_id);
                 self.children[i].exec = Some(exec);

@@ -236,3 +236,19 @@ impl ResourceLedger {
         &self.audit
     }
 }
+
+impl ResourceLedger {
+    /// Lowers the limit of `kind` in the identity's budget to `limit` if that is lower (an
+    /// unlimited resource gets the limit): a budget squeeze (a fault). Recorded as a new
+    /// `BudgetAttached` without a parent, so the audit log alone still tells every limit. Usage
+    /// already above the new limit is not undone: the next consumption of that resource fails and
+    /// cancels the identity.
+    pub fn squeeze(&mut self, execution_id: ExecutionId, kind: ResourceKind, limit: u64) {
+        let account = self.accounts.entry(execution_id).or_default();
+        let current = account.budget.unwrap_or(ResourceBudget::unlimited());
+        let lowered = current.limit(kind).map_or(limit, |l| l.min(limit));
+        let budget = Some(current.with_limit(kind, Some(lowered)));
+        account.budget = budget;
+        self.audit.record(ResourceEvent::BudgetAttached { execution_id, parent: None, budget });
+    }
+}

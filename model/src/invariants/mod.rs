@@ -21,7 +21,31 @@
 //! | `identity.one_exit_notification` | every termination yields exactly one exit notification ("Exit Notifications" contract) |
 //! | `registry.consistent` | no lookup returns a channel of a dead or unregistered service; a dead task's services are gone ("Resilience": registry consistency) |
 //! | `lifecycle.valid_transition` | supervisors move children only along allowed lifecycle transitions ("Lifecycle States") |
+//! | `policy.deterministic` | the same event in the same context gets the same decision ("Policy Engine Trait": deterministic evaluation) |
+//! | `policy.composition_precedence` | a composed decision follows its evaluations: first Deny wins and ends the evaluation, Requires collected, Allow only otherwise ("Composition Rules") |
+//! | `policy.deny_has_no_effect` | a refused spawn, delegation, pipeline or stage has no effect ("Enforcement Behavior", "Capability-safe (no partial leaks on denial)") |
+//! | `derive.subset` | a derived authority is a subset of the one it derives from (Phase 10, "Security Invariants" 1) |
+//! | `derive.stage_scope_restored` | after a stage, the pipeline's authority is back, plus what the stage produced ("Scoped Isolation") |
+//! | `budget.usage_within_limit` | no consumption takes usage above a limit: check before effect (Phase 12, "Exhaustion Semantics") |
+//! | `budget.child_within_parent` | a child's budget is within its parent's (Phase 11, "Inheritance Rules") |
+//! | `budget.exact_consumption` | each consumption moves usage by exactly its amount, and each operation consumes exactly once: a send, a receive, a stage entry ("No double-counting") |
+//! | `budget.nothing_after_cancel` | a cancelled identity consumes nothing more ("Cancellation Integration") |
+//! | `budget.exhaustion_cancels` | every exhaustion is followed at once by the identity's cancellation |
+//! | `cancel.irreversible` | a cancellation source is cancelled once, its first reason stays (Phase 6) |
+//! | `pipeline.bounded_attempts` | attempts 0, 1, … never more than `max_retries + 1` ("Retry Rules") |
+//! | `pipeline.fail_fast` | nothing runs after a permanent failure ("Safety Properties" 4) |
+//! | `pipeline.backoff_exact` | retry k waits `initial * multiplier^(k-1)` and starts when the wait ends ("Backoff Calculation") |
+//! | `pipeline.trace_complete` | one trace entry per attempt; success has every stage ("Execution Trace") |
+//! | `pipeline.no_caps_from_cancelled_stage` | only a successful attempt adds capabilities ("Capability Safety on Cancellation") |
+//! | `storage.no_partial_commit` | a commit installs all of a transaction's writes or none, a rollback discards all, a crashed task's transaction never commits ("Transactions") |
+//! | `storage.versions_immutable` | a committed version never changes ("Old versions remain accessible") |
+//!
+//! The authority and resource invariants (from `policy.deterministic` on) are the domain layer's
+//! checkers (`policy::checks`, `derivation`, `budget::rules`, `cancellation`, `pipeline::checks`,
+//! `storage::checks`), fed by [`authority::AuthorityMonitors`] and reporting through this module's
+//! [`Checker`] (a [`RuleSink`]); a run that does not use those subsystems never creates them.
 
+mod authority;
 mod capability;
 mod identity;
 mod messaging;
@@ -33,6 +57,7 @@ use crate::lifecycle::LifecycleState;
 use crate::names::Names;
 use crate::observation::Observation;
 use crate::report::Violation;
+use crate::rule_check::RuleSink;
 use crate::time::Instant;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -53,6 +78,24 @@ pub enum Invariant {
     IdentityOneExitNotification,
     RegistryConsistent,
     LifecycleValidTransition,
+    PolicyDeterministic,
+    PolicyCompositionPrecedence,
+    PolicyDenyHasNoEffect,
+    DeriveSubset,
+    DeriveStageScopeRestored,
+    BudgetUsageWithinLimit,
+    BudgetChildWithinParent,
+    BudgetExactConsumption,
+    BudgetNothingAfterCancel,
+    BudgetExhaustionCancels,
+    CancelIrreversible,
+    PipelineBoundedAttempts,
+    PipelineFailFast,
+    PipelineBackoffExact,
+    PipelineTraceComplete,
+    PipelineNoCapsFromCancelledStage,
+    StorageNoPartialCommit,
+    StorageVersionsImmutable,
 }
 
 /// Stable ids of every invariant, in report order.
@@ -69,12 +112,72 @@ pub const ALL: &[&str] = &[
     "identity.one_exit_notification",
     "registry.consistent",
     "lifecycle.valid_transition",
+    "policy.deterministic",
+    "policy.composition_precedence",
+    "policy.deny_has_no_effect",
+    "derive.subset",
+    "derive.stage_scope_restored",
+    "budget.usage_within_limit",
+    "budget.child_within_parent",
+    "budget.exact_consumption",
+    "budget.nothing_after_cancel",
+    "budget.exhaustion_cancels",
+    "cancel.irreversible",
+    "pipeline.bounded_attempts",
+    "pipeline.fail_fast",
+    "pipeline.backoff_exact",
+    "pipeline.trace_complete",
+    "pipeline.no_caps_from_cancelled_stage",
+    "storage.no_partial_commit",
+    "storage.versions_immutable",
 ];
+
+/// Every invariant, in report order (index = `Invariant as usize`).
+const INVARIANTS: [Invariant; ALL.len()] = {
+    use Invariant::*;
+    [
+        MsgAtMostOnce,
+        MsgFifoPerChannel,
+        CapSingleOwner,
+        CapNoUseAfterTransfer,
+        CapNoUseAfterDrop,
+        CapNoUseAfterOwnerDeath,
+        CapNoForgery,
+        CapAuditMatchesTable,
+        IdentityNeverReused,
+        IdentityOneExitNotification,
+        RegistryConsistent,
+        LifecycleValidTransition,
+        PolicyDeterministic,
+        PolicyCompositionPrecedence,
+        PolicyDenyHasNoEffect,
+        DeriveSubset,
+        DeriveStageScopeRestored,
+        BudgetUsageWithinLimit,
+        BudgetChildWithinParent,
+        BudgetExactConsumption,
+        BudgetNothingAfterCancel,
+        BudgetExhaustionCancels,
+        CancelIrreversible,
+        PipelineBoundedAttempts,
+        PipelineFailFast,
+        PipelineBackoffExact,
+        PipelineTraceComplete,
+        PipelineNoCapsFromCancelledStage,
+        StorageNoPartialCommit,
+        StorageVersionsImmutable,
+    ]
+};
 
 impl Invariant {
     /// The stable id.
     pub fn id(self) -> &'static str {
         ALL[self as usize]
+    }
+
+    /// The invariant with this stable id.
+    pub fn from_id(id: &str) -> Option<Invariant> {
+        ALL.iter().position(|i| *i == id).map(|i| INVARIANTS[i])
     }
 }
 
@@ -112,6 +215,17 @@ impl Checker<'_> {
     fn violated(&mut self, inv: Invariant, (message, objects): (String, Vec<String>)) {
         let subsystem = self.observation.map_or(self.subsystem, Observation::subsystem).into();
         self.violations.push(Violation { invariant: inv.id().into(), subsystem, event: self.event, at: self.at, message, objects });
+    }
+}
+
+/// The domain modules' checkers report here: the id names the invariant, and a breach becomes a
+/// violation like any other (counted, attributed to the current subsystem).
+impl RuleSink for Checker<'_> {
+    fn check(&mut self, invariant: &'static str, holds: bool, describe: &dyn Fn() -> String) {
+        match Invariant::from_id(invariant) {
+            Some(inv) => self.check(inv, holds, || (describe(), Vec::new())),
+            None => debug_assert!(false, "a checker reported the unknown invariant {invariant}"),
+        }
     }
 }
 
@@ -174,9 +288,18 @@ pub struct Monitors {
     identity: identity::IdentityMonitor,
     registry: registry::RegistryMonitor,
     lifecycle: BTreeMap<(TaskId, u32), LifecycleState>,
+    /// The authority and resource monitors, created by the first observation that needs them.
+    authority: Option<alloc::boxed::Box<authority::AuthorityMonitors>>,
+    /// Whether the run enforces budgets (every send and receive is then charged exactly once).
+    budgets_on: bool,
 }
 
 impl Monitors {
+    /// The monitors of a run; `budgets_on` says whether it enforces budgets.
+    pub fn for_run(budgets_on: bool) -> Self {
+        Monitors { budgets_on, ..Monitors::default() }
+    }
+
     /// Checks the observations of event number `event` (at `at`) against the kernel's final state.
     pub fn check_event(&mut self, event: u64, at: Instant, observations: &[Observation], kernel: &SimulatedKernel) {
         let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "", observation: None, names: kernel.names() };
@@ -207,7 +330,26 @@ impl Monitors {
                         (alloc::format!("child {slot} of {supervisor} moved {from:?} -> {to:?} (recorded state {recorded:?})"), child.iter().map(|e| alloc::format!("{e}")).collect())
                     });
                 }
+                O::Resource(_) | O::Policy(_) | O::Pipeline(_) | O::Storage(_) | O::Cancellation(_) => {
+                    self.authority.get_or_insert_with(Default::default).observe(obs, kernel, &self.liveness, &mut c)
+                }
+                O::MessageSent { by, .. } | O::SendFailed { by, .. } if self.budgets_on => {
+                    self.authority.get_or_insert_with(Default::default).charged(obs, *by, kernel, &mut c)
+                }
+                O::FaultInjected(crate::observation::FaultKind::PolicySwap) => {
+                    if let Some(a) = &mut self.authority {
+                        a.policy_swapped();
+                    }
+                }
                 O::ChannelCreated { .. } | O::MessageSent { .. } | O::MessageDropped { .. } | O::SendFailed { .. } | O::FaultInjected(_) | O::StepDone { .. } => {}
+            }
+            if self.budgets_on {
+                if let O::MessageReceived { by, .. } | O::ReceiveFailed { by, .. } = obs {
+                    self.authority.get_or_insert_with(Default::default).charged(obs, *by, kernel, &mut c);
+                }
+            }
+            if let (O::TaskSpawned { .. } | O::Audit(crate::capability::CapabilityEvent::Delegated { .. }), Some(a)) = (obs, &mut self.authority) {
+                a.refused_effect(obs, &mut c);
             }
         }
         if self.caps.has_pending() {
@@ -216,6 +358,9 @@ impl Monitors {
         c.attribute("termination");
         self.identity.end_event(&mut c);
         self.registry.end_event(&mut c);
+        if let Some(a) = &mut self.authority {
+            a.end_event(kernel, &mut c);
+        }
     }
 
     /// Whole-run checks that would be too expensive per event (run once at the end).

@@ -27,11 +27,19 @@ use alloc::vec::Vec;
 pub struct TaskDescriptor {
     pub name: String,
     pub capabilities: Vec<CapId>,
+    /// The budget the new identity asks for (none: its parent's, or unlimited without a parent).
+    pub budget: Option<crate::budget::ResourceBudget>,
 }
 
 impl TaskDescriptor {
     pub fn new(name: String) -> Self {
-        TaskDescriptor { name, capabilities: Vec::new() }
+        TaskDescriptor { name, capabilities: Vec::new(), budget: None }
+    }
+
+    /// The new identity asks for `budget`.
+    pub fn with_budget(mut self, budget: Option<crate::budget::ResourceBudget>) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Gives the new task `cap`, which moves from the spawner.

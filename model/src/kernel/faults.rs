@@ -125,8 +125,10 @@ struct CrashAfter {
 struct Counts {
     /// How many operations each rule was evaluated on (in scope and, if timed, active).
     tried: Vec<u64>,
-    /// How many times each rule fired.
+    /// How many times each rule fired (with effect: see [`FaultInjector::took_no_effect`]).
     fired: Vec<u64>,
+    /// The rule that fired last.
+    last: Option<u32>,
 }
 
 /// Runtime state of a fault plan.
@@ -175,7 +177,7 @@ impl FaultInjector {
             }
         }
         let n = rules.len();
-        let counts = Counts { tried: alloc::vec![0; n], fired: alloc::vec![0; n] };
+        let counts = Counts { tried: alloc::vec![0; n], fired: alloc::vec![0; n], last: None };
         FaultInjector { rules, buckets, send, receive, timed, advanced_to: None, counts, crash_after, crash_after_by_task }
     }
 
@@ -241,7 +243,15 @@ impl FaultInjector {
         &self.counts.tried
     }
 
-    /// How many times each message-fault rule fired, in plan order.
+    /// The fault the last firing rule injected could not act (a `Reorder` with nothing queued to
+    /// overtake): it does not count as fired.
+    pub fn took_no_effect(&mut self) {
+        if let Some(i) = self.counts.last.take() {
+            self.counts.fired[i as usize] -= 1;
+        }
+    }
+
+    /// How many times each message-fault rule fired with effect, in plan order.
     pub fn fired(&self) -> &[u64] {
         &self.counts.fired
     }
@@ -271,6 +281,7 @@ fn try_rule(i: usize, rules: &[Rule], counts: &mut Counts, now: Instant, choices
     counts.tried[i] += 1;
     if trigger_fires(rule.when, counts.tried[i], choices) {
         counts.fired[i] += 1;
+        counts.last = Some(i as u32);
         return Some(rule.fault);
     }
     None

@@ -39,11 +39,15 @@
 //! observations live in buffers the event loop drains, so steady state allocates nothing.
 
 mod api;
+mod authority;
 mod faults;
 
 pub use api::{KernelApi, TaskContext, TaskDescriptor, TaskHandle};
+pub(crate) use authority::exhausted_result;
+pub use authority::{Authority, PipelineRun, RunningAttempt, StageFailureRule, TxSlot};
 pub use faults::FaultInjector;
 
+use crate::budget::audit::MessageOperation;
 use crate::bugs::{BugSet, PlantedBug};
 use crate::capability::{AuditLog, AuthorityTable, CapabilityEvent, InvalidUseReason};
 use crate::choices::Choices;
@@ -56,6 +60,7 @@ use crate::names::{well_known, Names, Symbol};
 use crate::observation::{FaultKind, Observation};
 use crate::stats::{RunStats, ServiceStats, TaskStats};
 use crate::time::Instant;
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -209,13 +214,16 @@ pub struct SimulatedKernel {
     pub observations: Vec<Observation>,
     /// Timers requested during the current event.
     pub timers: Vec<Timer>,
-    /// Tasks a lifecycle fault wants crashed (applied by the loop at the end of the current step).
-    pub pending_crashes: Vec<(TaskId, String)>,
+    /// Tasks a fault wants crashed, with the fault's kind (applied by the loop at the end of the
+    /// current step).
+    pub pending_crashes: Vec<(TaskId, FaultKind, String)>,
     pub stats: RunStats,
     /// Counters per service, by service symbol.
     services: Vec<ServiceStats>,
     /// Blocking `Receive` steps that completed during the current event (collected by the loop).
     pub finished_steps: Vec<FinishedStep>,
+    /// Policy, budgets, cancellation, pipelines and storage, when the scenario uses them.
+    authority: Option<Box<Authority>>,
 }
 
 /// A blocking `Receive` step that completed when its task resumed.
@@ -258,7 +266,13 @@ impl SimulatedKernel {
             stats: RunStats::default(),
             services: Vec::new(),
             finished_steps: Vec::new(),
+            authority: None,
         }
+    }
+
+    /// Installs the authority and resource state the scenario needs (none if it uses none of it).
+    pub fn install_authority(&mut self, scenario: &crate::scenario::Scenario) {
+        self.authority = Authority::for_scenario(scenario, &mut self.names);
     }
 
     // ----- queries -------------------------------------------------------------------------
@@ -395,9 +409,10 @@ impl SimulatedKernel {
             }
         }
         let id = TaskId(self.tasks.len() as u64);
-        let exec = match (self.bugs.has(PlantedBug::ReuseExecutionIds), self.last_exited_exec.take()) {
-            (true, Some(reused)) => reused,
-            _ => ExecutionId(self.exec_ids.mint()),
+        let reuse = self.bugs.has(PlantedBug::ReuseExecutionIds) && self.last_exited_exec.is_some();
+        let exec = match self.last_exited_exec.filter(|_| reuse) {
+            Some(reused) => reused,
+            None => ExecutionId(self.exec_ids.minted()),
         };
         let identity = IdentityMetadata {
             execution_id: exec,
@@ -409,6 +424,13 @@ impl SimulatedKernel {
             trust_domain: domain,
             name: descriptor.name.clone(),
         };
+        let actor = by.and_then(|b| self.get_task_identity(b)).or(parent);
+        self.admit_spawn(actor, &identity, parent, descriptor.budget)?;
+        if reuse {
+            self.last_exited_exec = None;
+        } else {
+            self.exec_ids.mint();
+        }
         let state = TaskState::Parked { channel: None, token: 0, wake_pending: true };
         let name_symbol = self.names.intern(&descriptor.name);
         let domain = self.names.intern(&identity.trust_domain.0);
@@ -432,6 +454,7 @@ impl SimulatedKernel {
         self.newest_by_name[name_symbol.index()] = Some(id);
         self.stats.tasks_spawned += 1;
         self.observe(Observation::TaskSpawned { task: id, exec, parent });
+        self.attach_budget(exec, parent, descriptor.budget);
         self.timers.push(Timer::Wake { task: id, token: 0, cause: WakeCause::Start, at: None });
         if let Some(spawner) = by {
             for cap in descriptor.capabilities {
@@ -457,6 +480,7 @@ impl SimulatedKernel {
         self.deregister_services_of(task);
         self.notify_exit(task, exec, reason);
         self.last_exited_exec = Some(exec);
+        self.authority_on_exit(task);
         self.assert_terminated(task);
         Ok(())
     }
@@ -610,6 +634,7 @@ impl SimulatedKernel {
         if self.channel(channel).is_none() {
             return Err(KernelError::ChannelError(alloc::format!("no channel {channel}")));
         }
+        self.charge_message(by, MessageOperation::Send)?;
         let fault = self.send_fault(by, channel);
         if fault == Some(MessageFault::CrashOnSend) {
             self.stats.send_failures += 1;
@@ -661,6 +686,9 @@ impl SimulatedKernel {
     pub fn deliver_delayed(&mut self, channel: ChannelId, slot: u32) {
         let message = self.in_flight.release(slot);
         debug_assert!(message.is_some(), "a delivery names a held message");
+        if let Some(source) = message.as_ref().and_then(|m| m.source).filter(|s| self.bugs.has(PlantedBug::DelayedMessageChargedTwice) && self.is_alive(*s)) {
+            let _ = self.charge_message(source, MessageOperation::Send);
+        }
         if let Some(message) = message.filter(|_| channel.index() < self.channels.len()) {
             self.enqueue(channel, message);
         }
@@ -693,6 +721,8 @@ impl SimulatedKernel {
             self.stats.messages_reordered += 1;
             self.fault(FaultKind::Reorder);
             self.observe(Observation::MessageReordered { channel, overtaken, overtaking });
+        } else {
+            self.faults.took_no_effect();
         }
     }
 
@@ -707,6 +737,8 @@ impl SimulatedKernel {
         if ch.queue.is_empty() {
             return Err(KernelError::Timeout);
         }
+        self.charge_message(by, MessageOperation::Receive)?;
+        let ch = &self.channels[channel.index()];
         let task = self.tasks[by.index()].name_symbol;
         if self.faults.on_receive(&ch.services, task, self.now, &mut self.choices) {
             return Err(self.fail_receive(by, channel));
@@ -736,7 +768,7 @@ impl SimulatedKernel {
         self.task_mut(by).received += 1;
         let name = self.tasks[by.index()].name_symbol;
         if self.faults.count_received(name) {
-            self.pending_crashes.push((by, "injected crash after messages".into()));
+            self.pending_crashes.push((by, FaultKind::CrashAfterMessages, "injected crash after messages".into()));
         }
     }
 
@@ -826,6 +858,7 @@ impl SimulatedKernel {
         if !self.is_alive(to) {
             return Err(KernelError::InvalidCapability);
         }
+        self.enforce_delegation(cap, from, to)?;
         self.move_capability(cap, from, to);
         Ok(())
     }

@@ -50,7 +50,7 @@ use crate::bugs::{BugSet, PlantedBug};
 use crate::cancellation::{CancellationReason, CancellationToken, Cancellations, Deadline, Timeout};
 use crate::derivation::{CapabilitySet, PolicyDerivedAuthorityInvalid, ScopedAuthority};
 use crate::identity::IdentityMetadata;
-use crate::policy::audit::PolicyAuditLog;
+use crate::policy::audit::{PolicyAuditLog, PolicyCheck};
 use crate::policy::{PolicyContext, PolicyDecision, PolicyDecisionReport, PolicyEngine, PolicyEvent};
 use crate::time::Instant;
 use alloc::boxed::Box;
@@ -142,6 +142,8 @@ pub struct PipelineExecutor {
     stage_deadline: Option<Deadline>,
     events: Vec<PipelineEvent>,
     reports: Vec<(PolicyEvent, Option<StageId>, PolicyDecisionReport)>,
+    /// Every policy evaluation with its full context, not yet taken (for the invariant monitors).
+    checks: Vec<PolicyCheck>,
     outcome: Option<Result<(), ExecutorError>>,
     bugs: BugSet,
 }
@@ -162,6 +164,7 @@ impl PipelineExecutor {
             stage_deadline: None,
             events: Vec::new(),
             reports: Vec::new(),
+            checks: Vec::new(),
             outcome: None,
             bugs,
         })
@@ -197,6 +200,11 @@ impl PipelineExecutor {
     /// Every event not yet taken.
     pub fn events(&self) -> &[PipelineEvent] {
         &self.events
+    }
+    /// The policy evaluations since the last call, each with its full context, in order (one per
+    /// `PolicyChecked` event that is not an `InvalidDerivation` verdict).
+    pub fn take_policy_checks(&mut self) -> Vec<PolicyCheck> {
+        core::mem::take(&mut self.checks)
     }
 
     // ----- inputs --------------------------------------------------------------------------
@@ -335,6 +343,9 @@ impl PipelineExecutor {
     }
 
     fn start_attempt(&mut self, stage: StageId, attempt: u32, env: &mut ExecutorEnv<'_>) -> Action {
+        if attempt > 0 && self.bugs.has(PlantedBug::StageChargedPerAttempt) {
+            let _ = env.resources.try_consume_pipeline_stage(self.identity.execution_id, self.spec.id, stage);
+        }
         self.phase = Phase::Attempting { stage, attempt, started: env.now };
         self.events.push(PipelineEvent::AttemptStarted { pipeline: self.spec.id, stage, attempt, at: env.now });
         Action::StartAttempt(AttemptOrder { pipeline: self.spec.id, stage, attempt, capabilities: self.authority.visible(), deadline: self.deadline_instant() })
@@ -441,6 +452,7 @@ impl PipelineExecutor {
             PolicyDecision::Require { action } if !ignore => Some(ExecutorError::PolicyRequire { policy, event, action: action.clone(), pipeline_id }),
             _ => None,
         };
+        self.checks.push(PolicyCheck { event, context, report: report.clone(), refused: refusal.is_some() });
         match refusal {
             Some(e) => {
                 self.reports.push((event, stage, report));
@@ -457,6 +469,7 @@ impl PipelineExecutor {
         let report = engine.evaluate_with_report(PolicyEvent::OnPipelineStageEnd, &context);
         env.policy_audit.record(env.now, PolicyEvent::OnPipelineStageEnd, &context, &report);
         self.events.push(PipelineEvent::PolicyChecked { pipeline: self.spec.id, stage: Some(stage), event: PolicyEvent::OnPipelineStageEnd, verdict: Verdict::Observed });
+        self.checks.push(PolicyCheck { event: PolicyEvent::OnPipelineStageEnd, context, report: report.clone(), refused: false });
         self.reports.push((PolicyEvent::OnPipelineStageEnd, Some(stage), report));
     }
 

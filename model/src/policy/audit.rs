@@ -68,3 +68,28 @@ impl PolicyAuditLog {
         self.events.is_empty()
     }
 }
+
+/// One decision an enforcement point obtained, with everything the `policy.*` invariants need: the
+/// event, the full context, the explained decision, and whether the point refused the operation
+/// (the observation `Observation::Policy` carries it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyCheck {
+    pub event: PolicyEvent,
+    pub context: PolicyContext,
+    pub report: PolicyDecisionReport,
+    /// Whether the enforcement point refused the operation (Deny or Require at an enforced event).
+    pub refused: bool,
+}
+
+impl Fold for PolicyCheck {
+    fn fold(&self, h: &mut TraceHasher) {
+        h.tag(0, ((self.event as u64) << 1) | u64::from(self.refused));
+        self.context.fold(h);
+        self.report.decision.fold(h);
+        h.word(self.report.evaluated_policies.len() as u64);
+        for e in &self.report.evaluated_policies {
+            h.str(&e.policy_name);
+            e.decision.fold(h);
+        }
+    }
+}

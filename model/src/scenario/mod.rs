@@ -16,6 +16,7 @@
 //! run holds grows with the events it executes (`limits.max_events` bounds those, and is as large
 //! as a user asks: the scaling benchmarks run on time limits alone).
 
+use crate::budget::ResourceBudget;
 use crate::bugs::PlantedBug;
 use crate::capability::InvalidUseReason;
 use crate::error::KernelErrorKind;
@@ -31,7 +32,10 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+mod authority;
 mod validate;
+
+pub use authority::*;
 
 /// Most supervisors above any task: a top-level task is at level 0, a supervisor's child one level
 /// below its supervisor. Scenario files, text traces and binary traces all accept this depth and
@@ -70,6 +74,16 @@ pub struct Scenario {
     pub workload: Option<Workload>,
     #[serde(default)]
     pub faults: FaultPlan,
+    /// The policy engine every enforcement point consults (spawn, delegation, pipeline start,
+    /// stage start, stage end); none allows everything.
+    #[serde(default)]
+    pub policy: Option<crate::policy::PolicySpec>,
+    /// Pipelines `RunPipeline` steps start.
+    #[serde(default)]
+    pub pipelines: Vec<PipelineDecl>,
+    /// Schema migrations `Storage(op: Migrate(..))` steps use, one plan per object schema.
+    #[serde(default)]
+    pub migrations: Vec<crate::storage::MigrationPlan>,
     /// Planted bugs to switch on.
     #[serde(default)]
     pub bugs: Vec<PlantedBug>,
@@ -119,6 +133,10 @@ pub struct TaskSpec {
     /// Restart policy, used when the task is a supervisor's child.
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// The resource budget the task's identity asks for at spawn (none: its parent's, or
+    /// unlimited for a task without a parent). More than the parent's is refused.
+    #[serde(default)]
+    pub budget: Option<ResourceBudget>,
 }
 
 fn default_domain() -> String {
@@ -294,6 +312,19 @@ pub enum StepOp {
         #[serde(default)]
         bind: Option<String>,
     },
+    /// `task` starts a run of the pipeline named `pipeline`: its identity is the executor's (its
+    /// budget pays for stages, CPU ticks and storage), policies see it as the actor.
+    RunPipeline { task: String, pipeline: String },
+    /// Cancels the newest run of `pipeline` that has not finished (default reason `UserCancel`).
+    CancelPipeline {
+        pipeline: String,
+        #[serde(default)]
+        reason: Option<CancelReason>,
+    },
+    /// `task` performs a storage operation inside the transaction labelled `tx`.
+    Storage { task: String, tx: String, op: StorageStep },
+    /// `task` does `ticks` of simulated work (`CpuTicks`).
+    Compute { task: String, ticks: u64 },
 }
 
 impl StepOp {
@@ -314,6 +345,10 @@ impl StepOp {
             StepOp::Lookup { .. } => "Lookup",
             StepOp::Spawn { .. } => "Spawn",
             StepOp::IsValid { .. } => "IsValid",
+            StepOp::RunPipeline { .. } => "RunPipeline",
+            StepOp::CancelPipeline { .. } => "CancelPipeline",
+            StepOp::Storage { .. } => "Storage",
+            StepOp::Compute { .. } => "Compute",
         }
     }
 }
@@ -332,6 +367,9 @@ pub struct Workload {
     pub mix: OpMix,
     #[serde(default = "default_domains")]
     pub domains: Vec<String>,
+    /// The budget every workload task asks for at spawn (none: unlimited).
+    #[serde(default)]
+    pub budget: Option<ResourceBudget>,
 }
 
 fn default_interval() -> u64 {
@@ -363,6 +401,59 @@ pub struct OpMix {
     pub receive: u32,
     pub register: u32,
     pub lookup: u32,
+    /// A storage operation on the workload's own transactions and objects (begin, create,
+    /// write, commit, rollback).
+    pub storage: u32,
+    /// A run of one of the scenario's pipelines, by a workload task.
+    pub pipeline: u32,
+    /// Simulated work (`CpuTicks`) by a workload task.
+    pub compute: u32,
+}
+
+impl OpMix {
+    /// The weights in field order.
+    pub fn weights(&self) -> [u32; 16] {
+        [
+            self.spawn,
+            self.terminate,
+            self.grant,
+            self.delegate,
+            self.clone,
+            self.drop,
+            self.use_cap,
+            self.forged_use,
+            self.create_channel,
+            self.send,
+            self.receive,
+            self.register,
+            self.lookup,
+            self.storage,
+            self.pipeline,
+            self.compute,
+        ]
+    }
+
+    /// Every weight, mutably, in field order.
+    pub fn weights_mut(&mut self) -> [&mut u32; 16] {
+        [
+            &mut self.spawn,
+            &mut self.terminate,
+            &mut self.grant,
+            &mut self.delegate,
+            &mut self.clone,
+            &mut self.drop,
+            &mut self.use_cap,
+            &mut self.forged_use,
+            &mut self.create_channel,
+            &mut self.send,
+            &mut self.receive,
+            &mut self.register,
+            &mut self.lookup,
+            &mut self.storage,
+            &mut self.pipeline,
+            &mut self.compute,
+        ]
+    }
 }
 
 impl Default for OpMix {
@@ -381,6 +472,9 @@ impl Default for OpMix {
             receive: 12,
             register: 3,
             lookup: 8,
+            storage: 0,
+            pipeline: 0,
+            compute: 0,
         }
     }
 }
@@ -408,6 +502,17 @@ pub struct Expectations {
     pub order: Vec<(EventPattern, EventPattern)>,
     /// When an event happened, in virtual time.
     pub timing: Vec<Timing>,
+    /// Counts of resource audit records matching a pattern.
+    pub resources: Vec<(ResourcePattern, Count)>,
+    /// Usage at the end of the run: `(task name, resource, count)`, summed over the name's
+    /// incarnations.
+    pub usage: Vec<(String, crate::budget::ResourceKind, Count)>,
+    /// Counts of policy audit records matching a pattern.
+    pub policy: Vec<(PolicyPattern, Count)>,
+    /// Outcomes, errors, execution traces and capability views of pipeline runs.
+    pub pipelines: Vec<PipelineExpectation>,
+    /// Committed versions of labelled storage objects.
+    pub storage: Vec<StorageExpectation>,
 }
 
 impl Expectations {
@@ -577,6 +682,24 @@ pub enum Counter {
     WorkloadOps,
     IgnoredWakeups,
     ExitNotifications,
+    /// Pipeline runs started (`RunPipeline` steps that found their task running).
+    PipelinesStarted,
+    PipelinesSucceeded,
+    PipelinesFailed,
+    PipelinesCancelled,
+    /// Stage attempts started, retries included.
+    StageAttempts,
+    /// Policy evaluations at every enforcement point (one per decision, however many policies it composed).
+    PolicyEvaluations,
+    /// Enforced decisions that refused the operation (Deny, Require).
+    PolicyRefusals,
+    /// Operations refused because they would have exceeded a budget.
+    BudgetExhaustions,
+    /// Storage operations performed (charged), by steps and by stages.
+    StorageOps,
+    StorageCommits,
+    /// Transactions rolled back (explicitly, by a failed commit, or by their task's end).
+    StorageRollbacks,
 }
 
 /// Why a scenario is not runnable.
@@ -678,6 +801,7 @@ impl Scenario {
         validate::steps(self, &known)?;
         self.validate_workload()?;
         self.validate_faults(&known.tasks, &services)?;
+        validate::authority(self, &known)?;
         validate::expectations(self, &known)
     }
 
@@ -747,7 +871,8 @@ impl Scenario {
     fn validate_workload(&self) -> Result<(), ScenarioError> {
         if let Some(w) = &self.workload {
             let m = &w.mix;
-            let total = [m.spawn, m.terminate, m.grant, m.delegate, m.clone, m.drop, m.use_cap, m.forged_use, m.create_channel, m.send, m.receive, m.register, m.lookup]
+            let total = m
+                .weights()
                 .iter()
                 .map(|&x| u64::from(x))
                 .sum::<u64>();
@@ -759,6 +884,9 @@ impl Scenario {
             }
             if w.domains.is_empty() {
                 return Err(err("workload.domains", "expected at least one trust domain", None));
+            }
+            if w.mix.pipeline > 0 && self.pipelines.is_empty() {
+                return Err(err("workload.mix.pipeline", "the workload starts the scenario's pipelines, and it declares none", None));
             }
         }
         Ok(())

@@ -22,6 +22,10 @@ pub(super) struct Known<'s> {
     kinds: BTreeSet<&'s str>,
     actions: BTreeSet<&'s str>,
     steps: &'s [Step],
+    pipelines: BTreeMap<&'s str, &'s super::PipelineDecl>,
+    /// Storage object labels: created by steps, `<pipeline>.<stage>` of stages that use storage.
+    objects: BTreeSet<String>,
+    workload_objects: bool,
 }
 
 impl<'s> Known<'s> {
@@ -37,7 +41,17 @@ impl<'s> Known<'s> {
             kinds: BTreeSet::from(["channel"]),
             actions: BTreeSet::new(),
             steps: &s.steps,
+            pipelines: s.pipelines.iter().map(|p| (p.spec.name.as_str(), p)).collect(),
+            objects: BTreeSet::new(),
+            workload_objects: s.workload.as_ref().is_some_and(|w| w.mix.storage > 0),
         };
+        for p in &s.pipelines {
+            for (stage, handler) in p.spec.stages.iter().zip(&p.handlers) {
+                if handler.storage.is_some() {
+                    k.objects.insert(format!("{}.{}", p.spec.name, stage.name));
+                }
+            }
+        }
         for (_, t) in s.all_tasks() {
             k.behaviours.insert(&t.name, &t.behaviour);
             k.domains.insert(&t.domain);
@@ -70,6 +84,9 @@ impl<'s> Known<'s> {
                 StepOp::Send { action, .. } => {
                     k.actions.insert(action);
                 }
+                StepOp::Storage { op: super::StorageStep::Create { object, .. }, .. } => {
+                    k.objects.insert(object.clone());
+                }
                 _ => {}
             }
         }
@@ -97,6 +114,18 @@ impl<'s> Known<'s> {
             return Ok(());
         }
         Err(err(path, format!("unknown service `{name}`: expected {}", one_of(self.services.iter().map(String::as_str))), Some(name)))
+    }
+
+    fn pipeline(&self, path: &str, name: &str) -> Result<&'s super::PipelineDecl, ScenarioError> {
+        self.pipelines.get(name).copied().ok_or_else(|| err(path, format!("unknown pipeline `{name}`: expected {}", one_of(self.pipelines.keys().copied())), Some(name)))
+    }
+
+    fn object(&self, path: &str, label: &str) -> Result<(), ScenarioError> {
+        let workload = self.workload_objects && label.len() > 4 && label.starts_with("wobj") && label[4..].chars().all(|c| c.is_ascii_digit());
+        if self.objects.contains(label) || workload {
+            return Ok(());
+        }
+        Err(err(path, format!("unknown storage object `{label}`: expected {}", one_of(self.objects.iter().map(String::as_str))), Some(label)))
     }
 
     fn step(&self, path: &str, index: u32) -> Result<&'s Step, ScenarioError> {
@@ -132,16 +161,55 @@ pub(super) fn steps(s: &Scenario, known: &Known<'_>) -> Result<(), ScenarioError
     for (_, t) in s.declared_tasks() {
         caps.extend(t.caps.iter().map(|c| c.label.as_str()));
     }
+    let mut storage = StorageLabels::default();
     let mut order: Vec<usize> = (0..s.steps.len()).collect();
     order.sort_by_key(|&i| (s.steps[i].at_ns, i));
     for i in order {
-        step(s, i, known, &mut caps, &mut channels)?;
+        step(s, i, known, &mut caps, &mut channels, &mut storage)?;
         outcome(s, i, known)?;
     }
     Ok(())
 }
 
-fn step<'s>(s: &'s Scenario, i: usize, known: &Known<'_>, caps: &mut BTreeSet<&'s str>, channels: &mut BTreeSet<&'s str>) -> Result<(), ScenarioError> {
+/// Transaction and object labels bound so far (in time order, as the run binds them).
+#[derive(Default)]
+struct StorageLabels<'s> {
+    txs: BTreeSet<&'s str>,
+    objects: BTreeSet<&'s str>,
+}
+
+impl<'s> StorageLabels<'s> {
+    fn step(&mut self, path: &str, tx: &'s str, op: &'s super::StorageStep) -> Result<(), ScenarioError> {
+        use super::StorageStep as S;
+        if let S::Begin = op {
+            self.txs.insert(tx);
+            return Ok(());
+        }
+        if !self.txs.contains(tx) {
+            return Err(err(format!("{path}.tx"), format!("unknown transaction `{tx}` (no Begin before this step): expected {}", one_of(self.txs.iter().copied())), Some(tx)));
+        }
+        match op {
+            S::Create { object, .. } => {
+                self.objects.insert(object);
+            }
+            S::Migrate { to: 0, .. } => return Err(err(format!("{path}.op.to"), "schema versions start at 1", None)),
+            other => {
+                if let Some(object) = other.object() {
+                    if !self.objects.contains(object) {
+                        return Err(err(
+                            format!("{path}.op.object"),
+                            format!("unknown object `{object}` (not created before this step): expected {}", one_of(self.objects.iter().copied())),
+                            Some(object),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn step<'s>(s: &'s Scenario, i: usize, known: &Known<'_>, caps: &mut BTreeSet<&'s str>, channels: &mut BTreeSet<&'s str>, storage: &mut StorageLabels<'s>) -> Result<(), ScenarioError> {
     let path = format!("steps[{i}].op");
     let field = |f: &str, name: &str| known.task(&format!("{path}.{f}"), name);
     let task = |name: &str| field("task", name);
@@ -212,6 +280,18 @@ fn step<'s>(s: &'s Scenario, i: usize, known: &Known<'_>, caps: &mut BTreeSet<&'
             if let Some(b) = bind {
                 channels.insert(b);
             }
+        }
+        StepOp::RunPipeline { task: t, pipeline } => {
+            task(t)?;
+            known.pipeline(&format!("{path}.pipeline"), pipeline)?;
+        }
+        StepOp::CancelPipeline { pipeline, .. } => {
+            known.pipeline(&format!("{path}.pipeline"), pipeline)?;
+        }
+        StepOp::Compute { task: t, .. } => task(t)?,
+        StepOp::Storage { task: t, tx, op } => {
+            task(t)?;
+            storage.step(&path, tx, op)?;
         }
         StepOp::Spawn { task: t, child, give } => {
             task(t)?;
@@ -406,4 +486,105 @@ fn event(p: &EventPattern, path: &str, known: &Known<'_>, top: bool) -> Result<(
             event(inner, path, known, false)
         }
     }
+}
+
+// ----- authority and resources ---------------------------------------------------------------
+
+/// Most storage writes one stage attempt may do (they all happen in one event).
+pub const MAX_STAGE_WRITES: u32 = 10_000;
+
+/// Pipelines, migrations, authority faults and the authority expectations.
+pub(super) fn authority(s: &Scenario, known: &Known<'_>) -> Result<(), ScenarioError> {
+    let mut names = BTreeSet::new();
+    for (i, p) in s.pipelines.iter().enumerate() {
+        let path = format!("pipelines[{i}]");
+        if p.spec.name.is_empty() {
+            return Err(err(format!("{path}.spec.name"), "expected a non-empty pipeline name", None));
+        }
+        if !names.insert(p.spec.name.as_str()) {
+            return Err(err(format!("{path}.spec.name"), format!("duplicate pipeline name `{}`", p.spec.name), Some(&p.spec.name)));
+        }
+        if p.spec.id.0 != 0 {
+            return Err(err(format!("{path}.spec.id"), "pipeline ids are given by the run (1, 2, ... in start order): leave `id` out", None));
+        }
+        if p.handlers.len() > p.spec.stages.len() {
+            return Err(err(format!("{path}.handlers"), format!("{} handlers for {} stages: expected at most one handler per stage", p.handlers.len(), p.spec.stages.len()), None));
+        }
+        let mut stages = BTreeSet::new();
+        for (j, stage) in p.spec.stages.iter().enumerate() {
+            if !stages.insert(stage.name.as_str()) {
+                return Err(err(format!("{path}.spec.stages[{j}].name"), format!("duplicate stage name `{}` (expectations name stages)", stage.name), Some(&stage.name)));
+            }
+        }
+        for (j, h) in p.handlers.iter().enumerate() {
+            if h.storage.as_ref().is_some_and(|u| u.writes > MAX_STAGE_WRITES) {
+                return Err(err(format!("{path}.handlers[{j}].storage.writes"), format!("expected at most {MAX_STAGE_WRITES} writes per attempt"), None));
+            }
+        }
+    }
+    let mut schemas = BTreeSet::new();
+    for (i, m) in s.migrations.iter().enumerate() {
+        if !schemas.insert(&m.schema) {
+            return Err(err(format!("migrations[{i}].schema"), format!("a second migration plan for schema `{}`", m.schema.0), Some(&m.schema.0)));
+        }
+    }
+    for (i, f) in s.faults.authority_faults.iter().enumerate() {
+        let path = format!("faults.authority_faults[{i}]");
+        match f {
+            crate::fault::AuthorityFault::BudgetSqueeze { task, .. } => known.task(&format!("{path}.task"), task)?,
+            crate::fault::AuthorityFault::PolicySwap { .. } => {}
+            crate::fault::AuthorityFault::StageFailure { pipeline, stage, .. } => {
+                let decl = known.pipeline(&format!("{path}.pipeline"), pipeline)?;
+                stage_of(decl, &format!("{path}.stage"), stage)?;
+            }
+            crate::fault::AuthorityFault::StorageCrash { task, after_writes } => {
+                known.task(&format!("{path}.task"), task)?;
+                if *after_writes == 0 {
+                    return Err(err(format!("{path}.after_writes"), "expected a positive write count (the crash comes right after that write)", None));
+                }
+            }
+        }
+    }
+    authority_expectations(s, known)
+}
+
+fn stage_of(decl: &super::PipelineDecl, path: &str, name: &str) -> Result<(), ScenarioError> {
+    if decl.spec.stages.iter().any(|s| s.name == name) {
+        return Ok(());
+    }
+    Err(err(path, format!("unknown stage `{name}` of pipeline `{}`: expected {}", decl.spec.name, one_of(decl.spec.stages.iter().map(|s| s.name.as_str()))), Some(name)))
+}
+
+fn authority_expectations(s: &Scenario, known: &Known<'_>) -> Result<(), ScenarioError> {
+    let e = &s.expect;
+    for (i, (p, _)) in e.resources.iter().enumerate() {
+        if let Some(t) = &p.task {
+            known.task(&format!("expect.resources[{i}].task"), t)?;
+        }
+    }
+    for (i, (t, _, _)) in e.usage.iter().enumerate() {
+        known.task(&format!("expect.usage[{i}]"), t)?;
+    }
+    for (i, (p, _)) in e.policy.iter().enumerate() {
+        if let Some(t) = &p.actor {
+            known.task(&format!("expect.policy[{i}].actor"), t)?;
+        }
+    }
+    for (i, p) in e.pipelines.iter().enumerate() {
+        let path = format!("expect.pipelines[{i}]");
+        let decl = known.pipeline(&format!("{path}.pipeline"), &p.pipeline)?;
+        if p.run == 0 {
+            return Err(err(format!("{path}.run"), "runs count from 1: `run: 1` is the first run", None));
+        }
+        for (j, entry) in p.trace.iter().flatten().enumerate() {
+            stage_of(decl, &format!("{path}.trace[{j}].stage"), &entry.stage)?;
+        }
+        for (j, (stage, _)) in p.seen.iter().enumerate() {
+            stage_of(decl, &format!("{path}.seen[{j}]"), stage)?;
+        }
+    }
+    for (i, st) in e.storage.iter().enumerate() {
+        known.object(&format!("expect.storage[{i}].object"), &st.object)?;
+    }
+    Ok(())
 }

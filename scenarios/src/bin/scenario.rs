@@ -55,7 +55,9 @@ struct Cli {
     #[arg(long)]
     check_determinism: bool,
 
-    /// Also print the capability audit log, one record per line.
+    /// Also print the capability audit log, one record per line (and, when the scenario uses
+    /// them, the policy audit log, pipeline reports and traces, the resource audit log and the
+    /// storage objects).
     #[arg(long)]
     audit: bool,
 
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
 /// Loads, runs and reports; `Err` is a bad-input error (exit code 2).
 fn run_cli(cli: &Cli) -> Result<ExitCode, String> {
     let (scenario, source) = load_scenario_with_source(&cli.file).map_err(|e| e.to_string())?;
+    eprint!("{}", scenarios::render_warnings(&scenarios::lint(&scenario), &source, &cli.file.display().to_string()));
     let seed = cli.seed.unwrap_or(scenario.seed);
     let (mut report, elapsed) = timed_run(&scenario, seed);
     locate_expectations(&mut report, &source);
@@ -167,6 +170,10 @@ fn text_output(cli: &Cli, report: &RunReport, file: &str, check: Option<&Determi
     if cli.audit {
         out.push('\n');
         out.push_str(&render_audit(report));
+        if let Some(authority) = scenarios::render_authority(report) {
+            out.push('\n');
+            out.push_str(&authority);
+        }
     }
     out
 }

@@ -9,6 +9,13 @@
 //! scenario (its fault rules and operation weights), hence part of any trace and shrinkable.
 //!
 //! Every generated scenario validates: names are only drawn from tasks and services it created.
+//!
+//! The authority and resource parts ([`authority`]) are drawn last (so the kernel parts of a run
+//! stay what they were for the same leading choices): budgets, a composed policy, pipelines with
+//! stage handlers run by steps and by the workload, storage and CPU work in the workload mix,
+//! cancellations, and authority faults; swarm mode switches each of them on or off per run.
+
+mod authority;
 
 use crate::bugs::PlantedBug;
 use crate::choices::Choices;
@@ -55,6 +62,9 @@ struct Gen<'a> {
     c: &'a mut Choices,
     tasks: Vec<String>,
     services: Vec<String>,
+    /// Tasks that send and receive messages (servers, forwarders, clients): the ones a
+    /// task-scoped message fault can meet.
+    talkers: Vec<String>,
 }
 
 impl Gen<'_> {
@@ -76,7 +86,7 @@ impl Gen<'_> {
     fn task(&mut self, name: String, behaviour: Behaviour) -> TaskSpec {
         self.tasks.push(name.clone());
         let caps = (0..self.c.below(3)).map(|i| self.cap(&name, i)).collect();
-        TaskSpec { name, behaviour, kind: IdentityKind::Service, domain: self.domain(), start_ns: self.upto(50) * 1_000, caps, restart: RestartPolicy::Never }
+        TaskSpec { name, behaviour, kind: IdentityKind::Service, domain: self.domain(), start_ns: self.upto(50) * 1_000, caps, restart: RestartPolicy::Never, budget: None }
     }
     fn cap(&mut self, owner: &str, i: u64) -> CapGrant {
         CapGrant { label: format!("{owner}-cap{i}"), kind: self.pick(&CAP_KINDS).to_string(), durable: self.c.below(4) == 0 }
@@ -93,14 +103,14 @@ impl Gen<'_> {
 
 /// Generates a valid scenario from `choices`.
 pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
-    let mut g = Gen { c: choices, tasks: Vec::new(), services: Vec::new() };
+    let mut g = Gen { c: choices, tasks: Vec::new(), services: Vec::new(), talkers: Vec::new() };
     let mut tasks = services(&mut g);
     tasks.extend(clients(&mut g));
     tasks.extend(passers(&mut g));
     let workload = workload(&mut g, config);
     let faults = faults(&mut g, config.swarm);
     let jitter = [0, 1_000, 5_000][g.c.index(3)];
-    Scenario {
+    let mut s = Scenario {
         name: String::from("generated"),
         description: String::from("A generated run (shape, workload and faults drawn from choices)."),
         seed: 0,
@@ -109,9 +119,14 @@ pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
         steps: Vec::new(),
         workload,
         faults,
+        policy: None,
+        pipelines: Vec::new(),
+        migrations: Vec::new(),
         bugs: config.bugs.clone(),
         expect: Default::default(),
-    }
+    };
+    authority::generate(&mut g, config.swarm, &mut s);
+    s
 }
 
 /// One to three services, each a server, some behind a supervisor, some behind a forwarder.
@@ -122,6 +137,7 @@ fn services(g: &mut Gen<'_>) -> Vec<TaskSpec> {
         let version = g.version();
         let server = Behaviour::Server { service: service.clone(), version, min_major: None, work_ns: g.upto(3) * 20_000 };
         let mut spec = g.task(format!("server{i}"), server);
+        g.talkers.push(spec.name.clone());
         g.services.push(service.clone());
         if g.flip() {
             spec.restart = g.restart();
@@ -135,6 +151,7 @@ fn services(g: &mut Gen<'_>) -> Vec<TaskSpec> {
         if g.flip() {
             let front = format!("front{i}");
             out.push(g.task(format!("forwarder{i}"), Behaviour::Forwarder { service: front.clone(), to: service }));
+            g.talkers.push(format!("forwarder{i}"));
             g.services.push(front);
         }
     }
@@ -155,6 +172,7 @@ fn clients(g: &mut Gen<'_>) -> Vec<TaskSpec> {
                 interval_ns: g.upto(5) * 10_000,
                 version: g.version(),
             };
+            g.talkers.push(format!("client{i}"));
             g.task(format!("client{i}"), behaviour)
         })
         .collect()
@@ -195,12 +213,14 @@ fn workload(g: &mut Gen<'_>, config: &GenConfig) -> Option<crate::scenario::Work
         receive: weight(g, 5),
         register: weight(g, 2),
         lookup: weight(g, 4),
+        storage: 0,
+        pipeline: 0,
+        compute: 0,
     };
-    let all = [mix.spawn, mix.terminate, mix.grant, mix.delegate, mix.clone, mix.drop, mix.use_cap, mix.forged_use, mix.create_channel, mix.send, mix.receive, mix.register, mix.lookup];
-    if all.iter().all(|&w| w == 0) {
+    if mix.weights().iter().all(|&w| w == 0) {
         mix.grant = 1;
     }
-    Some(Workload { ops, interval_ns: 2_000 + g.upto(20) * 1_000, tasks: 1 + g.upto(5) as u32, mix, domains: DOMAINS.iter().map(|d| d.to_string()).collect() })
+    Some(Workload { ops, interval_ns: 2_000 + g.upto(20) * 1_000, tasks: 1 + g.upto(5) as u32, mix, domains: DOMAINS.iter().map(|d| d.to_string()).collect(), budget: None })
 }
 
 /// The fault kinds in the order swarm mode decides on them.
@@ -235,18 +255,23 @@ fn scope(g: &mut Gen<'_>) -> FaultScope {
     match g.c.below(3) {
         0 => FaultScope::Any,
         1 => FaultScope::Service(g.services[g.c.index(g.services.len())].clone()),
-        _ => FaultScope::Task(g.tasks[g.c.index(g.tasks.len())].clone()),
+        _ => FaultScope::Task(g.talkers[g.c.index(g.talkers.len())].clone()),
     }
 }
 
 fn trigger(g: &mut Gen<'_>) -> FaultTrigger {
-    match g.c.below(5) {
+    match g.c.below(6) {
         0 => FaultTrigger::Chance { per_mille: 1 + g.upto(300) as u16 },
         1 => FaultTrigger::Next { count: 1 + g.upto(10) as u32 },
         2 => FaultTrigger::EveryNth { n: 2 + g.upto(10) as u32 },
         3 => {
-            let from_ns = g.upto(50) * 100_000;
-            FaultTrigger::Window { from_ns, until_ns: from_ns + g.upto(50) * 100_000 }
+            // Generated runs do most of their work in their first few milliseconds.
+            let from_ns = g.upto(20) * 100_000;
+            FaultTrigger::Window { from_ns, until_ns: from_ns + (1 + g.upto(30)) * 100_000 }
+        }
+        4 => {
+            let every_ns = 200_000 + g.upto(20) * 100_000;
+            FaultTrigger::Periodic { every_ns, for_ns: g.upto(every_ns / 100_000) * 100_000, from_ns: g.upto(20) * 100_000 }
         }
         _ => FaultTrigger::Chance { per_mille: 1 + g.upto(50) as u16 },
     }
@@ -272,7 +297,7 @@ pub fn fuzz_case(bytes: &[u8], config: &GenConfig) -> (Scenario, Vec<u64>) {
 }
 
 /// How many leading words of a fuzz input shape the scenario.
-pub const FUZZ_GENERATION_WORDS: usize = 64;
+pub const FUZZ_GENERATION_WORDS: usize = 160;
 
 /// Swarm testing over a fixed scenario: keeps a random subset of its message-fault rules and
 /// lifecycle faults and of its workload's operation kinds (each kept with probability 1/2), drawn
@@ -281,15 +306,14 @@ pub fn swarm_template(template: &Scenario, choices: &mut Choices) -> Scenario {
     let mut s = template.clone();
     s.faults.message_faults.retain(|_| choices.below(2) == 1);
     s.faults.lifecycle_faults.retain(|_| choices.below(2) == 1);
+    s.faults.authority_faults.retain(|_| choices.below(2) == 1);
     if let Some(w) = &mut s.workload {
-        let m = &mut w.mix;
-        let mut weights = [
-            &mut m.spawn, &mut m.terminate, &mut m.grant, &mut m.delegate, &mut m.clone, &mut m.drop, &mut m.use_cap,
-            &mut m.forged_use, &mut m.create_channel, &mut m.send, &mut m.receive, &mut m.register, &mut m.lookup,
-        ];
+        // One draw per operation kind the template has weight for (the kinds added later, only
+        // when weighted, so a template without them draws exactly as before).
+        let mut weights = w.mix.weights_mut();
         let before: Vec<u32> = weights.iter().map(|w| **w).collect();
-        for w in weights.iter_mut() {
-            if choices.below(2) == 0 {
+        for (i, w) in weights.iter_mut().enumerate() {
+            if (i < 13 || **w > 0) && choices.below(2) == 0 {
                 **w = 0;
             }
         }

@@ -28,6 +28,8 @@
 //! bindings, and a [`Watch`] only when the scenario has order, timing or occurrence expectations;
 //! `expect::evaluate` reads them after the run.
 
+mod authority;
+
 use crate::behaviour::{BlockedReceive, Ctx, Next, TaskBehaviour};
 use crate::capability::{AuditKind, InvalidUseReason};
 use crate::choices::Choices;
@@ -100,6 +102,14 @@ pub enum Event {
     Step { index: u32 },
     Workload,
     CrashAt { fault: u32 },
+    /// The attempt pipeline run `pipeline` waits for ends (scheduled at generation `generation`).
+    StageDone { pipeline: u32, generation: u32 },
+    /// A backoff of pipeline run `pipeline` ends.
+    PipelineWake { pipeline: u32, generation: u32 },
+    /// A deadline of pipeline run `pipeline` (the pipeline's or the stage's) is reached.
+    PipelineDeadline { pipeline: u32, generation: u32 },
+    /// A timed authority fault (budget squeeze, policy swap) of the plan.
+    AuthorityFault { fault: u32 },
 }
 
 impl Fold for Event {
@@ -111,6 +121,10 @@ impl Fold for Event {
             Event::Step { index } => h.tag(3, u64::from(index)),
             Event::Workload => h.tag(4, 0),
             Event::CrashAt { fault } => h.tag(5, u64::from(fault)),
+            Event::StageDone { pipeline, generation } => h.tag(6, (u64::from(pipeline) << 32) ^ u64::from(generation)),
+            Event::PipelineWake { pipeline, generation } => h.tag(7, (u64::from(pipeline) << 32) ^ u64::from(generation)),
+            Event::PipelineDeadline { pipeline, generation } => h.tag(8, (u64::from(pipeline) << 32) ^ u64::from(generation)),
+            Event::AuthorityFault { fault } => h.tag(9, u64::from(fault)),
         }
     }
 }
@@ -188,8 +202,11 @@ impl<'s> Simulation<'s> {
         }
         let mut kernel = SimulatedKernel::new(&scenario.faults, &scenario.bugs, choices);
         intern_scenario_names(scenario, &mut kernel);
+        kernel.install_authority(scenario);
+        let monitors = Monitors::for_run(kernel.budgets_on());
         let workload = scenario.workload.as_ref().map(|w| {
-            let driver = WorkloadDriver::new(w, scenario.provided_services().into_iter().collect(), &mut kernel);
+            let pipelines = scenario.pipelines.iter().map(|p| p.spec.name.clone()).collect();
+            let driver = WorkloadDriver::new(w, scenario.provided_services().into_iter().collect(), pipelines, &mut kernel);
             if config.record_workload { driver.recording() } else { driver }
         });
         let mut sim = Simulation {
@@ -204,7 +221,7 @@ impl<'s> Simulation<'s> {
             chan_history: Labels::default(),
             step_values: vec![StepValue::None; scenario.steps.len()],
             watch: scenario.expect.watches_events().then(|| Watch::new(&scenario.expect)),
-            monitors: Monitors::default(),
+            monitors,
             hasher: TraceHasher::default(),
             digests: config.record_digests.then(Vec::new),
             event_log: config.record_events.then(Vec::new),
@@ -244,6 +261,7 @@ impl<'s> Simulation<'s> {
                 self.schedule(Instant(*at_ns), Event::CrashAt { fault: i as u32 });
             }
         }
+        self.schedule_authority_faults();
         if self.workload.is_some() {
             self.schedule(Instant(0), Event::Workload);
         }
@@ -253,6 +271,9 @@ impl<'s> Simulation<'s> {
     fn is_stale(&self, event: &Event) -> bool {
         match *event {
             Event::Wake { task, token, .. } => !self.kernel.wake_is_current(TaskId(u64::from(task)), token),
+            Event::StageDone { pipeline, generation } | Event::PipelineWake { pipeline, generation } | Event::PipelineDeadline { pipeline, generation } => {
+                self.pipeline_input_is_stale(pipeline, generation)
+            }
             _ => false,
         }
     }
@@ -309,8 +330,13 @@ impl<'s> Simulation<'s> {
             Event::Step { index } => self.run_step(index),
             Event::Workload => self.workload_op(),
             Event::CrashAt { fault } => self.crash_at(fault as usize),
+            Event::StageDone { pipeline, .. } => self.pipeline_input(pipeline, authority::Input::Outcome),
+            Event::PipelineWake { pipeline, .. } => self.pipeline_input(pipeline, authority::Input::Wake),
+            Event::PipelineDeadline { pipeline, .. } => self.pipeline_input(pipeline, authority::Input::Deadline),
+            Event::AuthorityFault { fault } => self.authority_fault(fault as usize),
         }
         self.apply_lifecycle_crashes();
+        self.deliver_pending_cancels();
         self.install_spawned();
         self.collect_finished_steps();
         self.schedule_timers();
@@ -359,7 +385,7 @@ impl<'s> Simulation<'s> {
     fn spawn_scenario_task(&mut self, index: usize) {
         let spec = &self.scenario.tasks[index];
         let domain = TrustDomain::new(spec.domain.clone());
-        if let Ok((handle, _)) = self.kernel.spawn_task_with_identity(None, TaskDescriptor::new(spec.name.clone()), spec.kind, domain, None) {
+        if let Ok((handle, _)) = self.kernel.spawn_task_with_identity(None, TaskDescriptor::new(spec.name.clone()).with_budget(spec.budget), spec.kind, domain, None) {
             self.install(handle.task_id, spec.clone());
         }
     }
@@ -413,6 +439,9 @@ impl<'s> Simulation<'s> {
     }
 
     fn run_task(&mut self, task: TaskId, cause: WakeCause) {
+        if self.kernel.budgets_on() && self.exits_cancelled(task) {
+            return;
+        }
         let Some(behaviour) = self.behaviours.get_mut(task.index()) else { return };
         let next = {
             let mut ctx = Ctx { api: TaskContext::new(&mut self.kernel, task), spawned: &mut self.spawned };
@@ -430,6 +459,19 @@ impl<'s> Simulation<'s> {
                 let _ = self.kernel.terminate_task_with_reason(task, reason);
             }
         }
+    }
+
+    /// A task whose identity budget exhaustion cancelled does nothing more: one with a program of
+    /// its own exits with `ExitReason::Cancelled` when it is next woken (idle tasks stay, and every
+    /// budgeted operation of theirs fails as cancelled).
+    fn exits_cancelled(&mut self, task: TaskId) -> bool {
+        let Some(kind) = self.kernel.cancelled_by_exhaustion(task) else { return false };
+        if matches!(self.behaviours.get(task.index()), None | Some(TaskBehaviour::Idle | TaskBehaviour::Receiving(_))) {
+            return false;
+        }
+        let reason = ExitReason::Cancelled { reason: alloc::format!("budget exhausted: {kind}") };
+        let _ = self.kernel.terminate_task_with_reason(task, reason);
+        true
     }
 
     fn schedule_timers(&mut self) {
@@ -464,9 +506,9 @@ impl<'s> Simulation<'s> {
         if self.kernel.pending_crashes.is_empty() {
             return;
         }
-        for (task, error) in core::mem::take(&mut self.kernel.pending_crashes) {
+        for (task, kind, error) in core::mem::take(&mut self.kernel.pending_crashes) {
             if self.kernel.is_alive(task) {
-                self.kernel.note_lifecycle_crash(FaultKind::CrashAfterMessages);
+                self.kernel.note_lifecycle_crash(kind);
                 let _ = self.kernel.terminate_task_with_reason(task, ExitReason::Failure { error });
             }
         }
@@ -477,12 +519,18 @@ impl<'s> Simulation<'s> {
     fn workload_op(&mut self) {
         let Some(mut driver) = self.workload.take() else { return };
         // Workload tasks are idle: they have no behaviour and act only through the driver.
-        driver.perform(&mut self.kernel);
+        let request = driver.perform(&mut self.kernel);
         if driver.remaining() > 0 {
             let at = self.kernel.now().after(driver.next_gap(&mut self.kernel));
             self.schedule(at, Event::Workload);
         }
         self.workload = Some(driver);
+        match request {
+            Some(crate::workload::WorkloadRequest::RunPipeline { task, decl }) => {
+                let _ = self.start_pipeline(task, decl);
+            }
+            None => {}
+        }
     }
 
     // ----- scenario steps -----------------------------------------------------------------
@@ -572,6 +620,20 @@ impl<'s> Simulation<'s> {
                 }
             }
             StepOp::Spawn { task, child, give } => self.spawn_child(task, child, give)?,
+            StepOp::RunPipeline { task, pipeline } => {
+                let t = self.task(task)?;
+                let decl = self.scenario.pipelines.iter().position(|p| p.spec.name == *pipeline).ok_or(KernelError::InsufficientAuthority)?;
+                self.start_pipeline(t, decl)?;
+            }
+            StepOp::CancelPipeline { pipeline, reason } => self.cancel_pipeline(pipeline, reason.clone().unwrap_or(crate::cancellation::CancellationReason::UserCancel))?,
+            StepOp::Storage { task, tx, op } => {
+                let t = self.task(task)?;
+                self.kernel.storage_step(t, tx, op)?;
+            }
+            StepOp::Compute { task, ticks } => {
+                let t = self.task(task)?;
+                self.kernel.compute(t, *ticks)?;
+            }
             StepOp::IsValid { task, cap } => {
                 let t = self.task(task)?;
                 let validity = match self.cap_labels.get(cap.as_str()) {
@@ -614,7 +676,7 @@ impl<'s> Simulation<'s> {
     fn spawn_child(&mut self, parent: &str, child: &TaskSpec, give: &[String]) -> Result<(), KernelError> {
         let p = self.task(parent)?;
         let capabilities = give.iter().map(|label| self.cap(label)).collect::<Result<Vec<CapId>, KernelError>>()?;
-        let descriptor = TaskDescriptor { name: child.name.clone(), capabilities };
+        let descriptor = TaskDescriptor { name: child.name.clone(), capabilities, budget: child.budget };
         let parent_exec = self.kernel.get_task_identity(p);
         let domain = TrustDomain::new(child.domain.clone());
         let (handle, _) = self.kernel.spawn_task_with_identity(Some(p), descriptor, child.kind, domain, parent_exec)?;
@@ -628,7 +690,11 @@ impl<'s> Simulation<'s> {
         let audit = self.kernel.take_audit_log();
         let audit_counts = AuditKind::ALL.iter().map(|k| (*k, audit.count_events(|e| e.kind() == *k) as u64)).collect();
         let injector = self.kernel.fault_injector();
-        let fault_rules = injector.tried().iter().zip(injector.fired()).map(|(&evaluated, &fired)| RuleCount { evaluated, fired }).collect();
+        let rules = self.scenario.faults.message_faults.iter();
+        let fault_rules = rules
+            .zip(injector.tried().iter().zip(injector.fired()))
+            .map(|(r, (&evaluated, &fired))| RuleCount { rule: alloc::format!("{:?} on {:?} when {:?}", r.fault, r.on, r.when), evaluated, fired })
+            .collect();
         let mut report = RunReport {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
@@ -654,12 +720,13 @@ impl<'s> Simulation<'s> {
             audit,
             fault_rules,
             names: self.kernel.names().clone(),
-            tasks: self.kernel.tasks().iter().map(TaskRow::of).collect(),
+            tasks: self.kernel.tasks().iter().map(|t| TaskRow::of(t).with_usage(self.kernel.authority_state())).collect(),
             services: self.kernel.service_stats().to_vec(),
             cap_labels: self.cap_history,
             channel_labels: self.chan_history,
             step_values: self.step_values,
             watch: self.watch.map(Watch::into_log),
+            authority: self.kernel.authority_state().map(crate::report::AuthorityReport::of),
         };
         report.expectations = expect::evaluate(self.scenario, &report);
         report
@@ -686,6 +753,10 @@ fn describe_event(event: &Event, scenario: &Scenario) -> String {
         Event::Step { index } => format!("step {index}: {:?}", scenario.steps.get(*index as usize).map(|s| &s.op)),
         Event::Workload => String::from("workload operation"),
         Event::CrashAt { fault } => format!("crash-at fault {fault}"),
+        Event::StageDone { pipeline, .. } => format!("stage attempt of pipeline run {} ends", pipeline + 1),
+        Event::PipelineWake { pipeline, .. } => format!("backoff of pipeline run {} ends", pipeline + 1),
+        Event::PipelineDeadline { pipeline, .. } => format!("deadline of pipeline run {} reached", pipeline + 1),
+        Event::AuthorityFault { fault } => format!("authority fault {fault}"),
     }
 }
 
