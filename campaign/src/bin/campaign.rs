@@ -144,7 +144,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The names of the planted bugs a run can reach (`PlantedBug::reachable()`, in its order; a test
 /// keeps them equal): the domain-layer ones would never be found.
-const BUG_NAMES: [&str; 7] = [
+const BUG_NAMES: [&str; 28] = [
     "DelegateKeepsSource",
     "TerminationSkipsInvalidation",
     "DelayedDeliveryDuplicates",
@@ -152,6 +152,27 @@ const BUG_NAMES: [&str; 7] = [
     "ReuseExecutionIds",
     "ReceiveNewestFirst",
     "DuplicateExitNotification",
+    "BudgetCheckedAfterConsume",
+    "BudgetInheritanceUnchecked",
+    "MessageChargedTwice",
+    "CancelledIdentityStillConsumes",
+    "ExhaustionDoesNotCancel",
+    "DerivedAuthorityNotSubsetChecked",
+    "StageScopeNotRestored",
+    "ComposedPolicyDropsRequire",
+    "DenyIgnoredAtStageStart",
+    "RetryCountOffByOne",
+    "BackoffExponentOffByOne",
+    "FailFastIgnored",
+    "RetriesNotTraced",
+    "CancelledStageCapsCommitted",
+    "RollbackKeepsOneWrite",
+    "CommitStopsAtConflict",
+    "WriteMutatesOldVersion",
+    "DelayedMessageChargedTwice",
+    "DelegationIgnoresPolicy",
+    "CrashCommitsOpenTransaction",
+    "StageChargedPerAttempt",
 ];
 
 /// The planted bugs' names, which `--help` lists and clap checks.
