@@ -63,11 +63,34 @@ pub enum PlantedBug {
     CommitStopsAtConflict,
     /// Writing a blob also overwrites the content of its current committed version in place.
     WriteMutatesOldVersion,
+    // ----- Input, focus, workspace and editor (domain layer, not yet wired into the kernel:
+    // `reachable_by_runs` is false for them) -----
+    /// The input service delivers to a revoked subscription.
+    RevokedSubscriptionReceives,
+    /// With two or more subscriptions on the focus stack, keys are routed to the one just below
+    /// the focused one.
+    KeysRoutedBelowFocus,
+    /// The input service delivers without charging the subscriber's `MessageCount`.
+    InputDeliveryUncharged,
+    /// Releasing the focused subscription hands focus to the bottom of the stack instead of the
+    /// entry just below it.
+    FocusReleasedToBottom,
+    /// A focus request the policy answers with `Require` is granted.
+    FocusRequireTreatedAsAllow,
+    /// Closing a component leaves its subscription on the focus stack.
+    ClosedComponentKeepsFocus,
+    /// A component whose budget is exhausted keeps running.
+    ExhaustedComponentKeepsRunning,
+    /// `:w` marks the buffer saved and reports the document's current version without writing a
+    /// new one.
+    SaveReusesVersion,
+    /// `:q` quits although the buffer is dirty, discarding the changes.
+    QuitDiscardsDirtyBuffer,
 }
 
 impl PlantedBug {
     /// Every planted bug, in a stable order.
-    pub const ALL: [PlantedBug; 24] = [
+    pub const ALL: [PlantedBug; 33] = [
         PlantedBug::DelegateKeepsSource,
         PlantedBug::TerminationSkipsInvalidation,
         PlantedBug::DelayedDeliveryDuplicates,
@@ -92,6 +115,15 @@ impl PlantedBug {
         PlantedBug::RollbackKeepsOneWrite,
         PlantedBug::CommitStopsAtConflict,
         PlantedBug::WriteMutatesOldVersion,
+        PlantedBug::RevokedSubscriptionReceives,
+        PlantedBug::KeysRoutedBelowFocus,
+        PlantedBug::InputDeliveryUncharged,
+        PlantedBug::FocusReleasedToBottom,
+        PlantedBug::FocusRequireTreatedAsAllow,
+        PlantedBug::ClosedComponentKeepsFocus,
+        PlantedBug::ExhaustedComponentKeepsRunning,
+        PlantedBug::SaveReusesVersion,
+        PlantedBug::QuitDiscardsDirtyBuffer,
     ];
 
     /// The invariants that can catch this bug first; the first listed is the one meant to.
@@ -125,13 +157,23 @@ impl PlantedBug {
             PlantedBug::CancelledStageCapsCommitted => &["pipeline.no_caps_from_cancelled_stage"],
             PlantedBug::RollbackKeepsOneWrite | PlantedBug::CommitStopsAtConflict => &["storage.no_partial_commit"],
             PlantedBug::WriteMutatesOldVersion => &["storage.versions_immutable"],
+            PlantedBug::RevokedSubscriptionReceives => &["input.revoked_receives_nothing"],
+            PlantedBug::KeysRoutedBelowFocus => &["input.only_focused_receives"],
+            PlantedBug::InputDeliveryUncharged => &["input.delivery_consumes_budget"],
+            PlantedBug::FocusReleasedToBottom => &["focus.stack_consistent"],
+            PlantedBug::FocusRequireTreatedAsAllow => &["focus.policy_gated"],
+            PlantedBug::ClosedComponentKeepsFocus => &["workspace.closed_component_unfocused"],
+            PlantedBug::ExhaustedComponentKeepsRunning => &["workspace.component_within_budget"],
+            PlantedBug::SaveReusesVersion => &["editor.save_creates_version"],
+            PlantedBug::QuitDiscardsDirtyBuffer => &["editor.no_silent_loss"],
         }
     }
 
     /// Whether a scenario run can reach this bug: the kernel or the event loop consults it. The
-    /// authority and resource bugs live in domain modules that are not wired into the kernel yet,
-    /// so whole-run tests, campaigns and benchmarks skip them; each is shown to break exactly its
-    /// invariant predicate in `model/tests/authority_planted_bugs.rs`.
+    /// authority and resource bugs, and the input, focus, workspace and editor bugs, live in domain
+    /// modules that are not wired into the kernel yet, so whole-run tests, campaigns and
+    /// benchmarks skip them; each is shown to break exactly its invariant predicate in
+    /// `model/tests/authority_planted_bugs.rs` and `model/tests/interactive_planted_bugs.rs`.
     pub fn reachable_by_runs(self) -> bool {
         (self as u32) <= PlantedBug::DuplicateExitNotification as u32
     }

@@ -10,7 +10,8 @@
 //!
 //! The authority and resource modules — [`policy`], [`derivation`], [`budget`],
 //! [`cancellation`], [`pipeline`], [`storage`] (with [`rule_check`] for their invariant
-//! checkers) — are a domain layer the kernel and the event loop do not call yet.
+//! checkers) — are a domain layer the kernel and the event loop do not call yet, and so are the
+//! interactive modules: [`input`], [`focus`], [`workspace`] and [`editor`].
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -29,14 +30,17 @@ pub mod capability;
 pub mod choices;
 pub mod depth_limit;
 pub mod derivation;
+pub mod editor;
 pub mod engine;
 pub mod error;
 pub mod event_queue;
 pub mod expect;
 pub mod fault;
+pub mod focus;
 pub mod generate;
 pub mod identity;
 pub mod ids;
+pub mod input;
 pub mod invariants;
 pub mod kernel;
 pub mod lifecycle;
@@ -56,6 +60,7 @@ pub mod trace;
 pub mod trace_hash;
 pub mod watch;
 pub mod workload;
+pub mod workspace;
 
 pub use engine::{run, EventSink, EventSummary, RunConfig, Simulation};
 pub use report::RunReport;
