@@ -90,11 +90,34 @@ pub enum PlantedBug {
     SessionBindsPresentedIdentity,
     /// The handshake records the session as established before checking the peer's identity.
     SessionAcceptedBeforeIdentityCheck,
+    // ----- Input, focus, workspace and editor (domain layer, not yet wired into the kernel:
+    // `reachable_by_runs` is false for them) -----
+    /// The input service delivers to a revoked subscription.
+    RevokedSubscriptionReceives,
+    /// With two or more subscriptions on the focus stack, keys are routed to the one just below
+    /// the focused one.
+    KeysRoutedBelowFocus,
+    /// The input service delivers without charging the subscriber's `MessageCount`.
+    InputDeliveryUncharged,
+    /// Releasing the focused subscription hands focus to the bottom of the stack instead of the
+    /// entry just below it.
+    FocusReleasedToBottom,
+    /// A focus request the policy answers with `Require` is granted.
+    FocusRequireTreatedAsAllow,
+    /// Closing a component leaves its subscription on the focus stack.
+    ClosedComponentKeepsFocus,
+    /// A component whose budget is exhausted keeps running.
+    ExhaustedComponentKeepsRunning,
+    /// `:w` marks the buffer saved and reports the document's current version without writing a
+    /// new one.
+    SaveReusesVersion,
+    /// `:q` quits although the buffer is dirty, discarding the changes.
+    QuitDiscardsDirtyBuffer,
 }
 
 impl PlantedBug {
     /// Every planted bug, in a stable order.
-    pub const ALL: [PlantedBug; 35] = [
+    pub const ALL: [PlantedBug; 44] = [
         PlantedBug::DelegateKeepsSource,
         PlantedBug::TerminationSkipsInvalidation,
         PlantedBug::DelayedDeliveryDuplicates,
@@ -130,6 +153,15 @@ impl PlantedBug {
         PlantedBug::RetransmissionDeliveredTwice,
         PlantedBug::SessionBindsPresentedIdentity,
         PlantedBug::SessionAcceptedBeforeIdentityCheck,
+        PlantedBug::RevokedSubscriptionReceives,
+        PlantedBug::KeysRoutedBelowFocus,
+        PlantedBug::InputDeliveryUncharged,
+        PlantedBug::FocusReleasedToBottom,
+        PlantedBug::FocusRequireTreatedAsAllow,
+        PlantedBug::ClosedComponentKeepsFocus,
+        PlantedBug::ExhaustedComponentKeepsRunning,
+        PlantedBug::SaveReusesVersion,
+        PlantedBug::QuitDiscardsDirtyBuffer,
     ];
 
     /// The invariants that can catch this bug first; the first listed is the one meant to.
@@ -173,15 +205,25 @@ impl PlantedBug {
             PlantedBug::RetransmissionDeliveredTwice => &["net.stream_in_order_exactly_once"],
             PlantedBug::SessionBindsPresentedIdentity => &["net.session_bound_to_identity"],
             PlantedBug::SessionAcceptedBeforeIdentityCheck => &["net.no_session_with_unverified_peer"],
+            PlantedBug::RevokedSubscriptionReceives => &["input.revoked_receives_nothing"],
+            PlantedBug::KeysRoutedBelowFocus => &["input.only_focused_receives"],
+            PlantedBug::InputDeliveryUncharged => &["input.delivery_consumes_budget"],
+            PlantedBug::FocusReleasedToBottom => &["focus.stack_consistent"],
+            PlantedBug::FocusRequireTreatedAsAllow => &["focus.policy_gated"],
+            PlantedBug::ClosedComponentKeepsFocus => &["workspace.closed_component_unfocused"],
+            PlantedBug::ExhaustedComponentKeepsRunning => &["workspace.component_within_budget"],
+            PlantedBug::SaveReusesVersion => &["editor.save_creates_version"],
+            PlantedBug::QuitDiscardsDirtyBuffer => &["editor.no_silent_loss"],
         }
     }
 
     /// Whether a scenario run can reach this bug: the kernel, the event loop or a module they
-    /// drive (policy, budgets, pipelines, storage) consults it. Every planted bug is reachable;
-    /// a bug of a subsystem not yet wired into runs would return false here, and whole-run
-    /// tests, campaigns and benchmarks would skip it.
+    /// drive (policy, budgets, pipelines, storage) consults it. The networking bugs and the input,
+    /// focus, workspace and editor bugs live in domain layers not yet wired into runs, so
+    /// whole-run tests, campaigns and benchmarks skip them; each is shown to break exactly its
+    /// invariant in `model/tests/net_planted_bugs.rs` and `model/tests/interactive_planted_bugs.rs`.
     pub fn reachable_by_runs(self) -> bool {
-        !self.is_network()
+        !self.is_network() && !self.is_interactive()
     }
 
     /// The bugs a scenario run can reach, in stable order.
@@ -196,6 +238,16 @@ impl PlantedBug {
         matches!(
             self,
             NetPolicyCheckedAfterBudget | DeniedPacketCharged | ReceivedPacketNotCharged | PartitionCheckedAtSendOnly | RetransmissionDeliveredTwice | SessionBindsPresentedIdentity | SessionAcceptedBeforeIdentityCheck
+        )
+    }
+
+    /// Whether the bug lives in the interactive domain layer (`model::input`, `focus`, `workspace`,
+    /// `editor`; shown to break its invariant in `model/tests/interactive_planted_bugs.rs`).
+    pub fn is_interactive(self) -> bool {
+        use PlantedBug::*;
+        matches!(
+            self,
+            RevokedSubscriptionReceives | KeysRoutedBelowFocus | InputDeliveryUncharged | FocusReleasedToBottom | FocusRequireTreatedAsAllow | ClosedComponentKeepsFocus | ExhaustedComponentKeepsRunning | SaveReusesVersion | QuitDiscardsDirtyBuffer
         )
     }
 

@@ -10,10 +10,11 @@
 //!
 //! The authority and resource modules — [`policy`], [`derivation`], [`budget`],
 //! [`cancellation`], [`pipeline`], [`storage`] (with [`rule_check`] for their invariant
-//! checkers) — are a domain layer the kernel and the event loop do not call yet, and so is
-//! [`net`], the networking of seeds `000_*` and `001_*` (packet service, network, reliable stream,
-//! the canonical and the bring-up lite paths, behind the mutually exclusive features
-//! `net-canonical` and `net-bringup-lite`).
+//! checkers) — are driven by the kernel and the event loop. [`net`] (the networking of seeds
+//! `000_*` and `001_*`: packet service, network, reliable stream, the canonical and the bring-up
+//! lite paths, behind the mutually exclusive features `net-canonical` and `net-bringup-lite`) and
+//! the interactive modules [`input`], [`focus`], [`workspace`] and [`editor`] are domain layers
+//! with their own drivers and checkers that scenario runs do not reach yet.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -32,14 +33,17 @@ pub mod capability;
 pub mod choices;
 pub mod depth_limit;
 pub mod derivation;
+pub mod editor;
 pub mod engine;
 pub mod error;
 pub mod event_queue;
 pub mod expect;
 pub mod fault;
+pub mod focus;
 pub mod generate;
 pub mod identity;
 pub mod ids;
+pub mod input;
 pub mod invariants;
 pub mod kernel;
 pub mod lifecycle;
@@ -60,6 +64,7 @@ pub mod trace;
 pub mod trace_hash;
 pub mod watch;
 pub mod workload;
+pub mod workspace;
 
 pub use engine::{run, EventSink, EventSummary, RunConfig, Simulation};
 pub use report::RunReport;

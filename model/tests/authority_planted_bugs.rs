@@ -184,6 +184,9 @@ fn workout(bug: PlantedBug) -> fn(&[PlantedBug]) -> RuleLog {
         NetPolicyCheckedAfterBudget | DeniedPacketCharged | ReceivedPacketNotCharged | PartitionCheckedAtSendOnly | RetransmissionDeliveredTwice | SessionBindsPresentedIdentity | SessionAcceptedBeforeIdentityCheck => {
             unreachable!("{bug:?} is a networking bug, shown in net_planted_bugs.rs")
         }
+        RevokedSubscriptionReceives | KeysRoutedBelowFocus | InputDeliveryUncharged | FocusReleasedToBottom | FocusRequireTreatedAsAllow | ClosedComponentKeepsFocus | ExhaustedComponentKeepsRunning | SaveReusesVersion | QuitDiscardsDirtyBuffer => {
+            unreachable!("{bug:?} is an input, focus, workspace or editor bug, shown in interactive_planted_bugs.rs")
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Helpers shared by the tests of the authority and resource modules (policy, derivation,
-//! budgets, cancellation, pipelines, storage).
+//! budgets, cancellation, pipelines, storage), and in [`interactive`] the rigs of the input, focus,
+//! workspace and editor tests.
 #![allow(dead_code)]
 
 use model::bugs::{BugSet, PlantedBug};
@@ -88,3 +89,5 @@ impl Run {
         assert!(self.rules.is_clean(), "pipeline invariants broke: {:#?}", self.rules.breaches);
     }
 }
+
+pub mod interactive;
