@@ -256,3 +256,45 @@ fn audit_patterns_read_bare_or_with_fields_and_survive_every_encoding() {
     let err = ron_opts.from_str::<Vec<(AuditPattern, u8)>>(r#"[(Granted(from_domain: "core"), 1)]"#).expect_err("Granted has no domain");
     assert!(err.to_string().contains("`cap`, `kind`, `to_task`, or `durable`"), "{err}");
 }
+
+/// A client and a server with two fault rules: the first drops the client's first request (it
+/// fires exactly once, the client retries), the second reorders messages to the server, which
+/// never has a second message queued to overtake, so it is evaluated but never fires with effect.
+fn faulty_world(expect: &str) -> String {
+    format!(
+        r#"(
+    name: "faulty",
+    limits: (sched_jitter_ns: 0),
+    tasks: [
+        (name: "srv", behaviour: Server(service: "s")),
+        (name: "c", start_ns: 10_000, behaviour: Client(service: "s", requests: 3, timeout_ns: 100_000, retries: 2)),
+    ],
+    faults: (message_faults: [
+        (fault: Drop, on: Task("c"), when: Next(count: 1)),
+        (fault: Reorder, on: Service("s"), when: EveryNth(n: 1)),
+    ]),
+    expect: ({expect}),
+)"#
+    )
+}
+
+#[test]
+fn rule_expectations_count_firings_with_effect_and_evaluations() {
+    let cases: &[(&str, bool)] = &[
+        ("rules: [(rule: 0, fired: Exactly(1))]", true),
+        ("rules: [(rule: 0, fired: Exactly(2))]", false),
+        ("rules: [(rule: 0, fired: AtLeast(1), evaluated: AtLeast(4))]", true),
+        ("rules: [(rule: 0, fired: AtLeast(1), evaluated: AtMost(1))]", false),
+        ("rules: [(rule: 1, fired: Exactly(0), evaluated: AtLeast(3))]", true),
+        ("rules: [(rule: 1, fired: AtLeast(1))]", false),
+    ];
+    for (expect, met) in cases {
+        let report = run_text(&faulty_world(expect));
+        let rule = report.expectations.last().expect("the rule expectation");
+        assert_eq!(rule.met, *met, "{expect}: {rule:?}");
+        assert_eq!(rule.path, "expect.rules[0]");
+    }
+    let unknown: Scenario = ron::from_str(&faulty_world("rules: [(rule: 2, fired: AtLeast(1))]")).expect("parses");
+    let e = unknown.validate().expect_err("rule 2 does not exist");
+    assert!(e.to_string().contains("expect.rules[0].rule") && e.to_string().contains("below 2"), "{e}");
+}

@@ -129,3 +129,22 @@ fn every_library_scenario_records_a_trace_that_replays() {
         assert!(report.confirmed(), "{}: {:?}", path.display(), report.divergence);
     }
 }
+
+/// Issue 15's rule: a fault rule that never fires tests nothing, so every message-fault rule a
+/// library scenario declares fires at the file's own seed, or the file says so deliberately with
+/// an `expect.rules` entry that admits zero firings (and a comment on why the rule is there).
+#[test]
+fn every_fault_rule_fires_or_the_file_says_why_not() {
+    let mut silent = Vec::new();
+    for path in scenario_files(".").into_iter().chain(scenario_files("regressions")) {
+        let scenario = load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
+        let report = run(&scenario, &RunConfig::seeded(scenario.seed));
+        for (i, counts) in report.fault_rules.iter().enumerate() {
+            let declared_silent = scenario.expect.rules.iter().any(|r| r.rule as usize == i && r.fired.admits(0));
+            if counts.fired == 0 && !declared_silent {
+                silent.push(format!("{}: rule {i} ({}) never fires ({} evaluations)", path.display(), counts.rule, counts.evaluated));
+            }
+        }
+    }
+    assert!(silent.is_empty(), "fault rules that never fire and say nothing about it:\n{}", silent.join("\n"));
+}

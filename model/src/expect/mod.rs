@@ -5,7 +5,7 @@
 //! One [`ExpectationResult`] per expectation, in this order: the verdict, each step's own
 //! `expect` (in step order), then `expect.steps`, `audit`, `counters`, `task_counters`,
 //! `service_counters`, `occurrences`, `order`, `timing`, then the authority and resource
-//! expectations ([`authority`]): `resources`, `usage`, `policy`, `pipelines`, `storage`. Each names its path in the scenario
+//! expectations ([`authority`]): `resources`, `usage`, `policy`, `pipelines`, `storage`; then `rules`. Each names its path in the scenario
 //! (which the loader turns into a line) and, when unmet, the events nearest to what was expected.
 
 mod authority;
@@ -63,7 +63,24 @@ pub fn evaluate(scenario: &Scenario, report: &RunReport) -> Vec<ExpectationResul
         out.push(ev.timing(t, format!("expect.timing[{j}]")));
     }
     ev.authority(&mut out);
+    for (j, r) in e.rules.iter().enumerate() {
+        out.push(rule(report, r, format!("expect.rules[{j}]")));
+    }
     out
+}
+
+/// A message-fault rule's firings (and evaluations) against the run's rule counts.
+fn rule(report: &RunReport, r: &crate::scenario::RuleExpectation, path: String) -> ExpectationResult {
+    let counts = report.fault_rules.get(r.rule as usize);
+    let (evaluated, fired) = counts.map_or((0, 0), |c| (c.evaluated, c.fired));
+    let mut expected = format!("rule {} fires {}", r.rule, count_text(r.fired));
+    let mut met = r.fired.admits(fired);
+    if let Some(e) = r.evaluated {
+        expected.push_str(&format!(", evaluated {}", count_text(e)));
+        met &= e.admits(evaluated);
+    }
+    let actual = format!("fired {fired} of {evaluated} evaluations ({})", counts.map_or("no such rule", |c| c.rule.as_str()));
+    result(path, expected, actual, met)
 }
 
 fn result(path: String, expected: String, actual: String, met: bool) -> ExpectationResult {

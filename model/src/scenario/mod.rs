@@ -513,6 +513,21 @@ pub struct Expectations {
     pub pipelines: Vec<PipelineExpectation>,
     /// Committed versions of labelled storage objects.
     pub storage: Vec<StorageExpectation>,
+    /// How often message-fault rules fired with effect (and, optionally, were evaluated).
+    pub rules: Vec<RuleExpectation>,
+}
+
+/// `(rule: 2, fired: AtLeast(1))`: rule 2 of `faults.message_faults` (counted from 0) fired with
+/// effect as often as `fired` says; `evaluated`, when given, bounds how often its trigger was
+/// consulted. "With effect" is the summary's `fired` column: a `Reorder` with nothing queued to
+/// overtake does not count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleExpectation {
+    pub rule: u32,
+    pub fired: Count,
+    #[serde(default)]
+    pub evaluated: Option<Count>,
 }
 
 impl Expectations {

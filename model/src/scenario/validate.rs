@@ -400,6 +400,13 @@ pub(super) fn expectations(s: &Scenario, known: &Known<'_>) -> Result<(), Scenar
     for (i, (task, _, _)) in e.task_counters.iter().enumerate() {
         known.task(&format!("expect.task_counters[{i}]"), task)?;
     }
+    let rules = s.faults.message_faults.len();
+    for (i, r) in e.rules.iter().enumerate() {
+        if r.rule as usize >= rules {
+            let what = format!("a rule index below {rules} (the number of faults.message_faults)");
+            return Err(err(format!("expect.rules[{i}].rule"), format!("no message-fault rule {}: expected {what}", r.rule), None));
+        }
+    }
     for (i, (service, _, _)) in e.service_counters.iter().enumerate() {
         known.service(&format!("expect.service_counters[{i}]"), service)?;
     }
