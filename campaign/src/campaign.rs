@@ -272,6 +272,7 @@ fn aggregate(state: &mut CampaignState, outcomes: &[RunOutcome], elapsed: f64) -
         for (id, n) in &o.invariant_checks {
             *state.invariant_checks.entry(id.clone()).or_default() += n;
         }
+        state.coverage.merge(&o.coverage);
         let signatures = o.signature.iter().cloned().chain(o.nondeterministic.map(|_| NONDETERMINISM.to_string()));
         for signature in signatures {
             state.failing_runs += 1;

@@ -113,6 +113,8 @@ pub struct RunOutcome {
     pub seed: u64,
     pub events: u64,
     pub invariant_checks: Vec<(String, u64)>,
+    /// Operations, fault rules and invariant situations the run exercised.
+    pub coverage: reports::coverage::Coverage,
     /// The failure signature, if the run failed.
     pub signature: Option<String>,
     /// The determinism re-check found a different hash (the two hashes).
@@ -128,9 +130,28 @@ pub fn run_one(spec: &RunSpec, seed: u64) -> RunOutcome {
         seed,
         events: report.stats.events,
         invariant_checks: report.invariant_checks.clone(),
+        coverage: coverage_of(&report),
         signature: report.first_violation().map(|v| v.signature()),
         nondeterministic,
     }
+}
+
+/// What one run exercised, in the campaign report's terms.
+pub fn coverage_of(report: &RunReport) -> reports::coverage::Coverage {
+    let mut c = reports::coverage::Coverage::default();
+    for o in &report.operations {
+        c.add_operation(&o.op, "Ok", o.ok);
+        for (kind, n) in &o.errors {
+            c.add_operation(&o.op, kind, *n);
+        }
+    }
+    for r in &report.fault_rules {
+        c.add_rule(&r.rule, r.evaluated, r.fired);
+    }
+    for (id, s) in &report.invariant_situations {
+        c.add_situations(id, s);
+    }
+    c
 }
 
 /// Whether `seed` is among the runs re-executed for the determinism spot check.

@@ -122,6 +122,7 @@ fn add(mut m: CampaignState, s: &CampaignState) -> CampaignState {
     for (id, n) in &s.invariant_checks {
         *m.invariant_checks.entry(id.clone()).or_default() += n;
     }
+    m.coverage.merge(&s.coverage);
     if s.timeline.len() > m.timeline.len() {
         m.timeline = s.timeline.clone();
     }

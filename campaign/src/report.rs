@@ -42,6 +42,7 @@ pub fn summary(dir: &Path, state: &CampaignState, findings: &BTreeMap<String, Fi
         findings: findings.values().map(|f| finding_summary(dir, f)).collect(),
         invariant_checks: state.invariant_checks.clone(),
         timeline: state.timeline.clone(),
+        coverage: state.coverage.clone(),
     }
 }
 

@@ -44,6 +44,9 @@ pub struct CampaignState {
     #[serde(default = "events_histogram", with = "histogram_pairs")]
     pub events_per_run: Histogram<u64>,
     pub invariant_checks: BTreeMap<String, u64>,
+    /// Operations by result, fault rules by shape and invariant situations over every run.
+    #[serde(default)]
+    pub coverage: reports::coverage::Coverage,
     pub timeline: Vec<TimelinePoint>,
     /// Runs re-executed by the determinism spot check.
     pub spot_checks: u64,
@@ -69,6 +72,7 @@ impl CampaignState {
             events_log2: vec![0; 64],
             events_per_run: events_histogram(),
             invariant_checks: BTreeMap::new(),
+            coverage: Default::default(),
             timeline: Vec::new(),
             spot_checks: 0,
             merged_from: Vec::new(),

@@ -54,6 +54,13 @@ fn a_clean_campaign_finds_nothing_and_writes_every_report() {
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("summary")).expect("json");
     assert_eq!(summary["runs"], 600);
     assert!(std::fs::read_to_string(dir.path().join("report.html")).expect("html").contains("<svg"));
+    // Run coverage summed over the campaign: operations by result, rule shapes, situations.
+    let sends = summary["coverage"]["operations"]["Send"]["Ok"].as_u64().expect("sends counted");
+    assert!(sends > 600, "600 runs send more than once each: {sends}");
+    assert!(summary["coverage"]["fault_rules"].as_object().is_some_and(|r| r.len() >= 5), "{}", summary["coverage"]["fault_rules"]);
+    assert!(summary["coverage"]["situations"]["msg.at_most_once"].as_array().is_some_and(|s| s.len() >= 2));
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("markdown");
+    assert!(md.contains("Operations by result") && md.contains("Fault rules by shape") && md.contains("Invariant situations"));
 }
 
 #[test]

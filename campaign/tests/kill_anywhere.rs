@@ -74,7 +74,7 @@ fn outcome(dir: &Path) -> Value {
         folders.insert(entry.file_name().to_string_lossy().into_owned(), Value::Object(files));
     }
     let summary = read_json(&dir.join("summary.json"));
-    let counted = ["runs", "events", "failing_runs", "spot_checks", "invariant_checks"].map(|k| summary[k].clone());
+    let counted = ["runs", "events", "failing_runs", "spot_checks", "invariant_checks", "coverage"].map(|k| summary[k].clone());
     // Repro commands name the directory, which differs from run to run of this test.
     let here = dir.display().to_string();
     let shown: Vec<Value> = summary["findings"]

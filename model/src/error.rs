@@ -43,6 +43,23 @@ pub enum KernelErrorKind {
     StorageError,
 }
 
+impl KernelErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [KernelErrorKind; 11] = [
+        KernelErrorKind::SpawnFailed,
+        KernelErrorKind::ChannelError,
+        KernelErrorKind::SendFailed,
+        KernelErrorKind::ReceiveFailed,
+        KernelErrorKind::Timeout,
+        KernelErrorKind::ServiceNotFound,
+        KernelErrorKind::ServiceAlreadyRegistered,
+        KernelErrorKind::InsufficientAuthority,
+        KernelErrorKind::InvalidCapability,
+        KernelErrorKind::ResourceExhausted,
+        KernelErrorKind::StorageError,
+    ];
+}
+
 impl KernelError {
     /// The payload-free variant of this error.
     pub fn kind(&self) -> KernelErrorKind {

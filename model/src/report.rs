@@ -238,6 +238,10 @@ pub struct RunReport {
     pub audit: AuditLog,
     /// Per message-fault rule of the scenario, in plan order: evaluations and firings.
     pub fault_rules: Vec<RuleCount>,
+    /// Per invariant, the situations its checks saw (observation kinds, end-of-event checks).
+    pub invariant_situations: Vec<(String, Vec<String>)>,
+    /// Calls of each kernel operation, by result.
+    pub operations: Vec<crate::kernel::OpCount>,
     /// The run's name table: resolves the symbols in audit records and observations.
     #[serde(skip)]
     pub names: crate::names::Names,

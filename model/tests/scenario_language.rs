@@ -298,3 +298,21 @@ fn rule_expectations_count_firings_with_effect_and_evaluations() {
     let e = unknown.validate().expect_err("rule 2 does not exist");
     assert!(e.to_string().contains("expect.rules[0].rule") && e.to_string().contains("below 2"), "{e}");
 }
+
+#[test]
+fn the_report_counts_operations_by_result_and_each_invariants_situations() {
+    let report = run_text(&world(""));
+    let op = |name: &str| report.operations.iter().find(|o| o.op == name).unwrap_or_else(|| panic!("no {name} row")).clone();
+    // Steps: one delegation (ok), then k's use of the delegated capability (refused).
+    assert_eq!(op("Delegate").ok, 1);
+    let uses = op("Use");
+    assert!(uses.errors.contains(&("InvalidCapability".into(), 1)), "{uses:?}");
+    assert!(op("Send").ok >= 4, "the clients' requests and the step's send: {:?}", op("Send"));
+    assert_eq!(op("Storage").calls(), 0, "no storage in this world");
+    for ((id, checks), (sid, situations)) in report.invariant_checks.iter().zip(&report.invariant_situations) {
+        assert_eq!(id, sid);
+        assert_eq!(*checks == 0, situations.is_empty(), "{id}: {checks} checks in situations {situations:?}");
+    }
+    let fifo = &report.invariant_situations.iter().find(|(id, _)| id == "msg.at_most_once").expect("listed").1;
+    assert!(fifo.iter().any(|s| s == "MessageReceived"), "{fifo:?}");
+}

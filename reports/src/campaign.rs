@@ -38,6 +38,9 @@ pub struct CampaignSummary {
     pub invariant_checks: BTreeMap<String, u64>,
     #[serde(default)]
     pub timeline: Vec<TimelinePoint>,
+    /// Operations by result, fault rules by shape and invariant situations over every run.
+    #[serde(default)]
+    pub coverage: crate::coverage::Coverage,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +156,23 @@ impl CampaignSummary {
         Ok(out)
     }
 
+    /// What the runs exercised, and what they never reached.
+    fn coverage_tables(&self, s: &mut Section) {
+        let c = &self.coverage;
+        if c.operations.is_empty() {
+            return;
+        }
+        let never = c.never_reached();
+        s.paragraphs.push(if never.is_empty() {
+            "Coverage: every operation was called and every kind of fault rule fired.".into()
+        } else {
+            format!("Never reached: {}.", never.join("; "))
+        });
+        s.tables.push(c.operations_table());
+        s.tables.push(c.rules_table());
+        s.tables.push(c.situations_table());
+    }
+
     /// The campaign as a report section (`heading` names it among other sections).
     pub fn section(&self, heading: &str) -> Result<Section, String> {
         let mut s = Section::new(heading);
@@ -163,6 +183,7 @@ impl CampaignSummary {
             s.tables.push(self.findings_table());
         }
         s.tables.push(self.checks_table());
+        self.coverage_tables(&mut s);
         s.charts = self.charts()?;
         Ok(s)
     }

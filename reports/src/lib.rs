@@ -14,6 +14,7 @@ pub mod benchmarks;
 pub mod campaign;
 pub mod charts;
 pub mod compose;
+pub mod coverage;
 pub mod document;
 pub mod inputs;
 pub mod numbers;

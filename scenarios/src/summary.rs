@@ -135,9 +135,27 @@ fn counters(out: &mut String, report: &RunReport) {
 }
 
 fn invariants(out: &mut String, report: &RunReport) {
-    out.push_str("\ninvariants (id, checks)\n");
-    table(out, &report.invariant_checks);
+    out.push_str("\ninvariants (id, checks, situations)\n");
+    let width = report.invariant_checks.iter().map(|(id, _)| id.chars().count()).max().unwrap_or(0).max(TABLE_NAME);
+    for (id, n) in &report.invariant_checks {
+        let situations = report.invariant_situations.iter().find(|(i, _)| i == id).map_or(0, |(_, s)| s.len());
+        out.push_str(&format!("  {id:<width$}  {n:>10}  {situations:>3}\n"));
+    }
+    operations(out, report);
     fault_rules(out, report);
+}
+
+/// Each kernel operation: calls that ended `Ok`, and those that ended with each error kind.
+fn operations(out: &mut String, report: &RunReport) {
+    if report.operations.is_empty() {
+        return;
+    }
+    out.push_str("\noperations (op, ok, errors)\n");
+    for o in &report.operations {
+        let errors: Vec<String> = o.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let never = if o.calls() == 0 { "never called" } else { "" };
+        out.push_str(&format!("  {:<14}  {:>10}  {}{never}\n", o.op, o.ok, errors.join(", ")));
+    }
 }
 
 /// Each message-fault rule: how often it was evaluated and how often it fired with effect.

@@ -702,6 +702,8 @@ impl<'s> Simulation<'s> {
             end_time: self.kernel.now(),
             stats: self.kernel.stats,
             invariant_checks: self.monitors.counts(),
+            invariant_situations: self.monitors.situations(),
+            operations: self.kernel.ops.rows(),
             violations: self.monitors.take_violations(),
             expectations: Vec::new(),
             step_results: self.step_results,

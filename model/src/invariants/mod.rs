@@ -50,6 +50,7 @@ mod capability;
 mod identity;
 mod messaging;
 mod registry;
+pub mod situation;
 
 use crate::ids::TaskId;
 use crate::kernel::SimulatedKernel;
@@ -184,6 +185,10 @@ impl Invariant {
 /// Counts checks and records violations for the event being checked.
 pub struct Checker<'a> {
     counts: &'a mut [u64; ALL.len()],
+    /// Per invariant, the set of situations its checks saw ([`situation`]).
+    situations: &'a mut [u64; ALL.len()],
+    /// The situation of the checks being made now.
+    situation: u64,
     violations: &'a mut Vec<Violation>,
     event: u64,
     at: Instant,
@@ -195,11 +200,16 @@ pub struct Checker<'a> {
     pub names: &'a Names,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(counts: &'a mut [u64; ALL.len()], situations: &'a mut [u64; ALL.len()], violations: &'a mut Vec<Violation>, event: u64, at: Instant, names: &'a Names) -> Self {
+        Checker { counts, situations, situation: situation::of_subsystem(""), violations, event, at, subsystem: "", observation: None, names }
+    }
+
     /// Counts one check of `inv`; if `holds` is false records a violation described by `describe`.
     #[inline(always)]
     pub fn check(&mut self, inv: Invariant, holds: bool, describe: impl FnOnce() -> (String, Vec<String>)) {
         self.counts[inv as usize] += 1;
+        self.situations[inv as usize] |= self.situation;
         if !holds {
             self.violated(inv, describe());
         }
@@ -209,6 +219,7 @@ impl Checker<'_> {
     pub fn attribute(&mut self, subsystem: &'static str) {
         self.subsystem = subsystem;
         self.observation = None;
+        self.situation = situation::of_subsystem(subsystem);
     }
 
     #[cold]
@@ -281,6 +292,7 @@ impl BitSet {
 #[derive(Default)]
 pub struct Monitors {
     counts: [u64; ALL.len()],
+    situations: [u64; ALL.len()],
     violations: Vec<Violation>,
     liveness: Liveness,
     messages: messaging::MessageMonitor,
@@ -302,9 +314,10 @@ impl Monitors {
 
     /// Checks the observations of event number `event` (at `at`) against the kernel's final state.
     pub fn check_event(&mut self, event: u64, at: Instant, observations: &[Observation], kernel: &SimulatedKernel) {
-        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "", observation: None, names: kernel.names() };
+        let mut c = Checker::new(&mut self.counts, &mut self.situations, &mut self.violations, event, at, kernel.names());
         for obs in observations {
             c.observation = Some(obs);
+            c.situation = situation::of_observation(obs);
             // Each observation goes to the monitors that keep a rule about it, and no others.
             use Observation as O;
             match obs {
@@ -365,7 +378,8 @@ impl Monitors {
 
     /// Whole-run checks that would be too expensive per event (run once at the end).
     pub fn finish(&mut self, event: u64, at: Instant, kernel: &SimulatedKernel) {
-        let mut c = Checker { counts: &mut self.counts, violations: &mut self.violations, event, at, subsystem: "capability.table", observation: None, names: kernel.names() };
+        let mut c = Checker::new(&mut self.counts, &mut self.situations, &mut self.violations, event, at, kernel.names());
+        c.attribute("capability.table");
         self.caps.full_table_check(kernel, &mut c);
     }
 
@@ -379,5 +393,10 @@ impl Monitors {
     /// `(id, times checked)` for every invariant.
     pub fn counts(&self) -> Vec<(String, u64)> {
         ALL.iter().zip(self.counts.iter()).map(|(id, n)| (String::from(*id), *n)).collect()
+    }
+
+    /// Per invariant, the names of the situations its checks saw (see [`situation`]).
+    pub fn situations(&self) -> Vec<(String, Vec<String>)> {
+        ALL.iter().zip(self.situations.iter()).map(|(id, set)| (String::from(*id), situation::names(*set))).collect()
     }
 }

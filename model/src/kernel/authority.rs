@@ -33,7 +33,7 @@
 //! - every audit record and store change becomes an observation as it happens (`flush`), so the
 //!   invariant monitors see them in order with the kernel's other effects.
 
-use super::SimulatedKernel;
+use super::{OpKind, SimulatedKernel};
 use crate::budget::audit::MessageOperation;
 use crate::budget::enforcement::{Consumption, ResourceLedger};
 use crate::budget::{ResourceBudget, ResourceKind};
@@ -388,6 +388,12 @@ impl SimulatedKernel {
 
     /// A `Compute` step: `task` does `ticks` of simulated work.
     pub fn compute(&mut self, task: TaskId, ticks: u64) -> Result<(), KernelError> {
+        let result = self.compute_unrecorded(task, ticks);
+        self.ops.record(OpKind::Compute, &result);
+        result
+    }
+
+    fn compute_unrecorded(&mut self, task: TaskId, ticks: u64) -> Result<(), KernelError> {
         if !self.is_alive(task) {
             return Err(KernelError::InsufficientAuthority);
         }
@@ -452,6 +458,12 @@ impl SimulatedKernel {
 
     /// A `Storage` step: `task` performs `op` in the transaction labelled `tx`.
     pub fn storage_step(&mut self, task: TaskId, tx: &str, op: &StorageStep) -> Result<(), KernelError> {
+        let result = self.storage_step_unrecorded(task, tx, op);
+        self.ops.record(OpKind::Storage, &result);
+        result
+    }
+
+    fn storage_step_unrecorded(&mut self, task: TaskId, tx: &str, op: &StorageStep) -> Result<(), KernelError> {
         if !self.is_alive(task) || self.authority.is_none() {
             return Err(KernelError::InsufficientAuthority);
         }

@@ -41,6 +41,8 @@
 mod api;
 mod authority;
 mod faults;
+mod ops;
+pub use ops::{OpCount, OpCounts, OpKind};
 
 pub use api::{KernelApi, TaskContext, TaskDescriptor, TaskHandle};
 pub(crate) use authority::exhausted_result;
@@ -218,6 +220,8 @@ pub struct SimulatedKernel {
     /// current step).
     pub pending_crashes: Vec<(TaskId, FaultKind, String)>,
     pub stats: RunStats,
+    /// Calls of each operation, by result.
+    pub ops: OpCounts,
     /// Counters per service, by service symbol.
     services: Vec<ServiceStats>,
     /// Blocking `Receive` steps that completed during the current event (collected by the loop).
@@ -264,6 +268,7 @@ impl SimulatedKernel {
             timers: Vec::new(),
             pending_crashes: Vec::new(),
             stats: RunStats::default(),
+            ops: OpCounts::default(),
             services: Vec::new(),
             finished_steps: Vec::new(),
             authority: None,
@@ -396,6 +401,19 @@ impl SimulatedKernel {
         domain: TrustDomain,
         parent: Option<ExecutionId>,
     ) -> Result<(TaskHandle, ExecutionId), KernelError> {
+        let result = self.spawn_task_with_identity_unrecorded(by, descriptor, kind, domain, parent);
+        self.ops.record(OpKind::Spawn, &result);
+        result
+    }
+
+    fn spawn_task_with_identity_unrecorded(
+        &mut self,
+        by: Option<TaskId>,
+        descriptor: TaskDescriptor,
+        kind: IdentityKind,
+        domain: TrustDomain,
+        parent: Option<ExecutionId>,
+    ) -> Result<(TaskHandle, ExecutionId), KernelError> {
         if let Some(spawner) = by {
             if !self.is_alive(spawner) {
                 return Err(KernelError::SpawnFailed("spawning task is not running".into()));
@@ -467,6 +485,12 @@ impl SimulatedKernel {
     /// Ends a task: invalidates its non-durable capabilities, deregisters its services and
     /// emits exactly one exit notification. Fails if the task is not running.
     pub fn terminate_task_with_reason(&mut self, task: TaskId, reason: ExitReason) -> Result<(), KernelError> {
+        let result = self.terminate_task_with_reason_unrecorded(task, reason);
+        self.ops.record(OpKind::Terminate, &result);
+        result
+    }
+
+    fn terminate_task_with_reason_unrecorded(&mut self, task: TaskId, reason: ExitReason) -> Result<(), KernelError> {
         if !self.is_alive(task) {
             return Err(KernelError::InsufficientAuthority);
         }
@@ -616,6 +640,12 @@ impl SimulatedKernel {
 
     /// Creates a channel; the creator is granted its `"channel"` capability.
     pub fn create_channel(&mut self, by: TaskId) -> Result<ChannelId, KernelError> {
+        let result = self.create_channel_unrecorded(by);
+        self.ops.record(OpKind::CreateChannel, &result);
+        result
+    }
+
+    fn create_channel_unrecorded(&mut self, by: TaskId) -> Result<ChannelId, KernelError> {
         if !self.is_alive(by) {
             return Err(KernelError::ChannelError("calling task is not running".into()));
         }
@@ -627,7 +657,13 @@ impl SimulatedKernel {
     }
 
     /// Sends a message (never blocks). The kernel stamps the id and source.
-    pub fn send_message(&mut self, by: TaskId, channel: ChannelId, mut message: MessageEnvelope) -> Result<MessageId, KernelError> {
+    pub fn send_message(&mut self, by: TaskId, channel: ChannelId, message: MessageEnvelope) -> Result<MessageId, KernelError> {
+        let result = self.send_message_unrecorded(by, channel, message);
+        self.ops.record(OpKind::Send, &result);
+        result
+    }
+
+    fn send_message_unrecorded(&mut self, by: TaskId, channel: ChannelId, mut message: MessageEnvelope) -> Result<MessageId, KernelError> {
         if !self.is_alive(by) {
             return Err(KernelError::SendFailed("sending task is not running".into()));
         }
@@ -728,6 +764,12 @@ impl SimulatedKernel {
 
     /// Receives the oldest queued message, or `Err(Timeout)` if there is none.
     pub fn receive_message(&mut self, by: TaskId, channel: ChannelId) -> Result<MessageEnvelope, KernelError> {
+        let result = self.receive_message_unrecorded(by, channel);
+        self.ops.record(OpKind::Receive, &result);
+        result
+    }
+
+    fn receive_message_unrecorded(&mut self, by: TaskId, channel: ChannelId) -> Result<MessageEnvelope, KernelError> {
         if !self.is_alive(by) {
             return Err(KernelError::ReceiveFailed("receiving task is not running".into()));
         }
@@ -776,6 +818,12 @@ impl SimulatedKernel {
 
     /// Registers `service` on `channel`; the caller must hold the channel's capability.
     pub fn register_service(&mut self, by: TaskId, service: ServiceId, channel: ChannelId) -> Result<(), KernelError> {
+        let result = self.register_service_unrecorded(by, service, channel);
+        self.ops.record(OpKind::Register, &result);
+        result
+    }
+
+    fn register_service_unrecorded(&mut self, by: TaskId, service: ServiceId, channel: ChannelId) -> Result<(), KernelError> {
         if !self.is_alive(by) {
             return Err(KernelError::InsufficientAuthority);
         }
@@ -803,6 +851,12 @@ impl SimulatedKernel {
 
     /// Looks a service up.
     pub fn lookup_service(&mut self, by: TaskId, service: &ServiceId) -> Result<ChannelId, KernelError> {
+        let result = self.lookup_service_unrecorded(by, service);
+        self.ops.record(OpKind::Lookup, &result);
+        result
+    }
+
+    fn lookup_service_unrecorded(&mut self, by: TaskId, service: &ServiceId) -> Result<ChannelId, KernelError> {
         if !self.is_alive(by) {
             return Err(KernelError::InsufficientAuthority);
         }
@@ -844,6 +898,12 @@ impl SimulatedKernel {
 
     /// [`Self::grant_new_capability`] with the kind already interned.
     pub fn grant_capability_of_kind(&mut self, to: TaskId, kind: Symbol, durable: bool) -> Result<CapId, KernelError> {
+        let result = self.grant_capability_of_kind_unrecorded(to, kind, durable);
+        self.ops.record(OpKind::Grant, &result);
+        result
+    }
+
+    fn grant_capability_of_kind_unrecorded(&mut self, to: TaskId, kind: Symbol, durable: bool) -> Result<CapId, KernelError> {
         self.stats.capability_ops += 1;
         if !self.is_alive(to) {
             return Err(KernelError::InvalidCapability);
@@ -853,6 +913,12 @@ impl SimulatedKernel {
 
     /// Moves `cap` from `from` to `to` (move semantics; cross-domain moves are audited).
     pub fn delegate_capability(&mut self, cap: CapId, from: TaskId, to: TaskId) -> Result<(), KernelError> {
+        let result = self.delegate_capability_unrecorded(cap, from, to);
+        self.ops.record(OpKind::Delegate, &result);
+        result
+    }
+
+    fn delegate_capability_unrecorded(&mut self, cap: CapId, from: TaskId, to: TaskId) -> Result<(), KernelError> {
         self.stats.capability_ops += 1;
         self.validate(cap, from).map_err(|_| KernelError::InvalidCapability)?;
         if !self.is_alive(to) {
@@ -902,6 +968,12 @@ impl SimulatedKernel {
 
     /// Explicitly duplicates a capability; the copy is a new capability owned by `task`.
     pub fn clone_capability(&mut self, cap: CapId, task: TaskId) -> Result<CapId, KernelError> {
+        let result = self.clone_capability_unrecorded(cap, task);
+        self.ops.record(OpKind::Clone, &result);
+        result
+    }
+
+    fn clone_capability_unrecorded(&mut self, cap: CapId, task: TaskId) -> Result<CapId, KernelError> {
         self.stats.capability_ops += 1;
         self.validate(cap, task).map_err(|_| KernelError::InvalidCapability)?;
         let entry = self.table.entry(cap).expect("validated");
@@ -913,6 +985,12 @@ impl SimulatedKernel {
 
     /// The owner releases a capability; it becomes invalid.
     pub fn drop_capability(&mut self, cap: CapId, task: TaskId) -> Result<(), KernelError> {
+        let result = self.drop_capability_unrecorded(cap, task);
+        self.ops.record(OpKind::Drop, &result);
+        result
+    }
+
+    fn drop_capability_unrecorded(&mut self, cap: CapId, task: TaskId) -> Result<(), KernelError> {
         self.stats.capability_ops += 1;
         self.validate(cap, task).map_err(|_| KernelError::InvalidCapability)?;
         self.table.invalidate(cap);
@@ -923,6 +1001,12 @@ impl SimulatedKernel {
 
     /// `task` exercises `cap`: validation before use.
     pub fn use_capability(&mut self, cap: CapId, task: TaskId) -> Result<(), KernelError> {
+        let result = self.use_capability_unrecorded(cap, task);
+        self.ops.record(OpKind::Use, &result);
+        result
+    }
+
+    fn use_capability_unrecorded(&mut self, cap: CapId, task: TaskId) -> Result<(), KernelError> {
         self.stats.capability_ops += 1;
         self.validate(cap, task).map_err(|_| KernelError::InvalidCapability)?;
         self.observe(Observation::CapUsed { cap, task });
