@@ -135,7 +135,7 @@ fn services(g: &mut Gen<'_>) -> Vec<TaskSpec> {
     for i in 0..1 + g.c.below(3) {
         let service = format!("svc{i}");
         let version = g.version();
-        let server = Behaviour::Server { service: service.clone(), version, min_major: None, work_ns: g.upto(3) * 20_000 };
+        let server = Behaviour::Server { service: service.clone(), version, min_major: None, work_ns: g.upto(3) * 100_000 };
         let mut spec = g.task(format!("server{i}"), server);
         g.talkers.push(spec.name.clone());
         g.services.push(service.clone());
