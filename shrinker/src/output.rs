@@ -110,6 +110,8 @@ pub fn render_report(shrunk: &Shrunk) -> String {
         ("tasks", b.tasks, a.tasks),
         ("steps", b.steps, a.steps),
         ("faults", b.faults, a.faults),
+        ("pipelines", b.pipelines, a.pipelines),
+        ("policies", b.policies, a.policies),
         ("workload ops", b.workload_ops, a.workload_ops),
         ("choices", b.choices, a.choices),
     ] {
