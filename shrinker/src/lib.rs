@@ -9,13 +9,17 @@
 //! 1. cut everything after the failing event (every kept candidate is truncated to its violation);
 //! 2. materialise the random workload into explicit steps and tasks;
 //! 3. delete array elements anywhere in the scenario (tasks with everything naming them, steps —
-//!    a `Spawn` step with everything naming the child it spawns —, fault rules, lifecycle faults,
-//!    capabilities, children, ...) in chunks, halving the chunk size down to single elements;
+//!    a `Spawn` step with everything naming the child it spawns —, fault rules, lifecycle and
+//!    authority faults, capabilities, children, pipelines, policies and rules, pipeline stages —
+//!    with their handlers, the schema chain spliced over the gap —, ...) in chunks, halving the
+//!    chunk size down to single elements;
 //! 4. merge tasks (drop one task and let another take every part that named it), fold `Grant`
 //!    steps into the granted task's initial capabilities, and fold an idle task's
-//!    `CreateChannel` + `Register` steps into a `Server` behaviour (the same kernel operations);
+//!    `CreateChannel` + `Register` steps into a `Server` behaviour (the same kernel operations),
+//!    and let a transaction that writes an object another one created create it itself;
 //! 5. simplify variants (random or periodic fault triggers become `Always`, behaviours `Idle`,
-//!    restart policies `Never`);
+//!    restart policies `Never`) and optional fields left out (a budget's limits, timeouts, the
+//!    policy engine);
 //! 6. lower numbers (times, counts, delays, sizes, scheduling jitter) to 0 or by halving;
 //! 7. shrink the choice list: delete chunks, zero chunks, lower single values.
 //!
@@ -195,7 +199,9 @@ impl Shrinker<'_> {
             self.merge_tasks();
             self.fold_grants();
             self.fold_services();
+            self.fold_creations();
             self.simplify_variants();
+            self.clear_options();
             self.lower_numbers();
             self.shrink_choices();
             if self.stopped.is_some() {
@@ -397,6 +403,26 @@ impl Shrinker<'_> {
         }
     }
 
+    /// Pass 4d: a transaction that writes an object another transaction created creates it
+    /// itself instead: the `Create` step moves into the writing transaction (whose `Begin` moves
+    /// just before it if it came later) and that first write goes.
+    fn fold_creations(&mut self) {
+        self.pass = "fold creations";
+        let mut w = 0;
+        while w < self.best.scenario.steps.len() && !self.exhausted() {
+            let folded = match fold_creation(&self.best.scenario.steps, w) {
+                Some(steps) => {
+                    let s = Scenario { steps, ..self.best.scenario.clone() };
+                    self.test(s, self.best.choices.clone())
+                }
+                None => false,
+            };
+            if !folded {
+                w += 1;
+            }
+        }
+    }
+
     /// Pass 5: simpler variants.
     fn simplify_variants(&mut self) {
         self.pass = "simplify variants";
@@ -412,6 +438,23 @@ impl Shrinker<'_> {
                     break;
                 }
             }
+        }
+    }
+
+    /// Pass 5b: optional fields left out (a candidate whose field is not optional does not
+    /// deserialize and costs no execution).
+    fn clear_options(&mut self) {
+        self.pass = "clear options";
+        for path in tree::field_paths(&tree::to_tree(&self.best.scenario)) {
+            if self.exhausted() {
+                return;
+            }
+            let mut candidate = tree::to_tree(&self.best.scenario);
+            match tree::get_mut(&mut candidate, &path) {
+                Some(slot) if !slot.is_null() => *slot = Value::Null,
+                _ => continue,
+            }
+            self.test_tree(&candidate);
         }
     }
 
@@ -509,6 +552,32 @@ impl Shrinker<'_> {
     }
 }
 
+/// The steps with write step `w` folded into the creation of its object (see
+/// [`Shrinker::fold_creations`]), if `w` writes an object another transaction created earlier.
+fn fold_creation(steps: &[model::scenario::Step], w: usize) -> Option<Vec<model::scenario::Step>> {
+    use model::scenario::{StepOp, StorageStep};
+    let StepOp::Storage { task, tx, op } = &steps[w].op else { return None };
+    let object = match op {
+        StorageStep::Write { object, .. } | StorageStep::Put { object, .. } | StorageStep::Remove { object, .. } => object,
+        _ => return None,
+    };
+    let created = |s: &model::scenario::Step| matches!(&s.op, StepOp::Storage { tx: t, op: StorageStep::Create { object: o, .. }, .. } if t != tx && o == object);
+    let c = steps[..w].iter().position(created)?;
+    let b = steps.iter().position(|s| matches!(&s.op, StepOp::Storage { tx: t, op: StorageStep::Begin, .. } if t == tx))?;
+    let mut out = steps.to_vec();
+    if let StepOp::Storage { task: t, tx: x, .. } = &mut out[c].op {
+        *t = task.clone();
+        *x = tx.clone();
+    }
+    out.remove(w);
+    if b > c {
+        let mut begin = out.remove(b);
+        begin.at_ns = out[c].at_ns;
+        out.insert(c, begin);
+    }
+    Some(out)
+}
+
 /// Whether seeded runs of the scenario (its own seed and two others) all fail with `signature`.
 fn reproduces_seeded(scenario: &Scenario, signature: &str) -> bool {
     [scenario.seed, scenario.seed.wrapping_add(1), scenario.seed.wrapping_add(2)].iter().all(|&seed| {
@@ -568,17 +637,53 @@ fn simpler(v: &Value) -> Option<&'static [&'static str]> {
 }
 
 /// The tree with `count` elements removed from the array at `path` starting at `at`; removing
-/// tasks also removes every array element anywhere that names them.
+/// tasks also removes every array element anywhere that names them, removing pipeline stages
+/// also removes their handlers and keeps the schema chain whole.
 fn without(tree: &Value, path: &[Seg], at: usize, count: usize) -> Value {
     let mut out = tree.clone();
     let Some(items) = tree::get_mut(&mut out, path).and_then(Value::as_array_mut) else { return out };
     let end = (at + count).min(items.len());
     let removed: Vec<Value> = items.drain(at..end).collect();
+    if tree::holds_stages(path) {
+        splice_stages(&mut out, &path[..2], at, &removed);
+        return out;
+    }
     let names = if tree::holds_tasks(path) { tree::task_names(&removed) } else { tree::spawned_names(&removed) };
     if !names.is_empty() {
         remove_mentions(&mut out, &names);
     }
     out
+}
+
+/// After stages `at..at + removed.len()` of the pipeline at `pipeline` were removed: their
+/// handlers go too, and the stage before the gap now produces what the last removed stage
+/// produced (or, with none before it, the stage after the gap takes what the first removed stage
+/// took), so the schema chain still validates.
+fn splice_stages(tree: &mut Value, pipeline: &[Seg], at: usize, removed: &[Value]) {
+    let Some(decl) = tree::get_mut(tree, pipeline) else { return };
+    if let Some(handlers) = decl.get_mut("handlers").and_then(Value::as_array_mut) {
+        let end = (at + removed.len()).min(handlers.len());
+        handlers.drain(at.min(end)..end);
+    }
+    let (Some(first), Some(last)) = (removed.first(), removed.last()) else { return };
+    let Some(spec) = decl.get_mut("spec") else { return };
+    let before = at.checked_sub(1);
+    let Some(stages) = spec.get_mut("stages").and_then(Value::as_array_mut) else { return };
+    let (index, field, schema) = match before {
+        Some(b) => (b, "output_schema", last.get("output_schema")),
+        None => (0, "input_schema", first.get("input_schema")),
+    };
+    match (stages.get_mut(index).and_then(Value::as_object_mut), schema) {
+        (Some(stage), Some(schema)) => {
+            stage.insert(field.into(), schema.clone());
+        }
+        _ => {
+            // No stage left: the pipeline's output is its input.
+            if let Some(input) = spec.get("initial_input_schema").cloned() {
+                spec["final_output_schema"] = input;
+            }
+        }
+    }
 }
 
 fn remove_mentions(v: &mut Value, names: &[String]) {

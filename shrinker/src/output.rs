@@ -24,20 +24,38 @@ pub fn scenario_text(shrunk: &Shrunk, origin: &str) -> String {
     )
 }
 
-/// Drops lines that only restate an empty default (`steps: [],`, `workload: None,`); every such
-/// field has a serde default. Returns `None` unless the result parses back to the same scenario.
+/// Drops lines that only restate an empty default (`steps: [],`, `workload: None,`, `budget:
+/// None,`). Most such fields have a serde default; the few that do not (`capabilities: [],` of a
+/// derivation) stay: all such lines are dropped at once if the result parses back to the same
+/// scenario, else one by one, each kept out only if the text still parses back to it.
 fn without_empty_fields(text: &str, scenario: &model::Scenario) -> Option<String> {
-    let kept: Vec<&str> = text
-        .lines()
-        .filter(|line| {
-            let t = line.trim();
-            let empty_value = t.ends_with(": [],") || t.ends_with(": None,") || t.ends_with(": [],\n");
-            !(empty_value && t.split(':').next().is_some_and(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_')))
-        })
-        .collect();
-    let pruned = kept.join("\n");
-    let reparsed = scenarios::parse_unvalidated(&pruned, "shrunk").ok()?;
-    (reparsed == *scenario).then_some(pruned)
+    let same = |lines: &[&str]| scenarios::parse_unvalidated(&lines.join("\n"), "shrunk").is_ok_and(|s| s == *scenario);
+    let lines: Vec<&str> = text.lines().collect();
+    let all: Vec<&str> = lines.iter().copied().filter(|l| !restates_empty_default(l)).collect();
+    if same(&all) {
+        return Some(all.join("\n"));
+    }
+    let mut kept = lines.clone();
+    let mut i = 0;
+    while i < kept.len() {
+        if restates_empty_default(kept[i]) {
+            let mut candidate = kept.clone();
+            candidate.remove(i);
+            if same(&candidate) {
+                kept = candidate;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    (kept.len() < lines.len()).then(|| kept.join("\n"))
+}
+
+/// `name: [],` or `name: None,`.
+fn restates_empty_default(line: &str) -> bool {
+    let t = line.trim();
+    let empty_value = t.ends_with(": [],") || t.ends_with(": None,");
+    empty_value && t.split(':').next().is_some_and(|k| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
 }
 
 /// The trace of the shrunk case (its recorded choices replayed, with event descriptions).
@@ -92,6 +110,8 @@ pub fn render_report(shrunk: &Shrunk) -> String {
         ("tasks", b.tasks, a.tasks),
         ("steps", b.steps, a.steps),
         ("faults", b.faults, a.faults),
+        ("pipelines", b.pipelines, a.pipelines),
+        ("policies", b.policies, a.policies),
         ("workload ops", b.workload_ops, a.workload_ops),
         ("choices", b.choices, a.choices),
     ] {

@@ -131,3 +131,19 @@ pub fn rename(v: &mut Value, from: &str, to: &str) {
         _ => {}
     }
 }
+
+/// How many values are written: every non-null value below the root.
+pub fn values_set(tree: &Value) -> u64 {
+    walk(tree).iter().filter(|(p, v)| !p.is_empty() && !v.is_null()).count() as u64
+}
+
+/// Paths of object fields holding a value other than null (pre-order): the candidates for
+/// leaving an optional field out.
+pub fn field_paths(tree: &Value) -> Vec<Path> {
+    walk(tree).into_iter().filter(|(p, v)| matches!(p.last(), Some(Seg::Key(_))) && !v.is_null()).map(|(p, _)| p).collect()
+}
+
+/// Whether an array path holds the stages of a pipeline (`pipelines[i].spec.stages`).
+pub fn holds_stages(path: &[Seg]) -> bool {
+    matches!(path, [Seg::Key(p), Seg::Index(_), Seg::Key(s), Seg::Key(st)] if p == "pipelines" && s == "spec" && st == "stages")
+}

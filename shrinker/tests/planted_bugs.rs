@@ -1,14 +1,26 @@
 //! Shrinking quality, measured on the planted bugs (DESIGN.md, "Bugs must be findable").
 //!
-//! For each planted bug: switch it on in a purely random run (`tests/data/random_run.ron`), take
-//! the first seed whose run fails with the bug's invariant, shrink it, and check that
+//! For each planted bug: switch it on in purely random runs, take failing runs (those whose first
+//! violation is the bug's invariant), shrink them, and check that
 //! - the result keeps the signature and is no larger than the hand-written minimal reproduction
-//!   committed as `scenarios/bug_<name>.ron` (events run, and tasks + steps + faults);
+//!   committed as `scenarios/bug_<name>.ron`: no more events run, and no more parts (tasks, steps,
+//!   fault rules, pipelines and their stages, policies and rules: `Size::parts`);
 //! - shrinking is deterministic: a second shrink gives the identical file;
 //! - the shrunk scenario file is snapshotted, so a change in shrinking shows up in review.
+//!
+//! The random runs: the kernel's bugs start from the first failing seed of
+//! `tests/data/random_run.ron` (a kernel and capability workload under message faults). The
+//! authority and resource bugs start, as a campaign would find them, from the first two failing
+//! runs of each of two sources, `tests/data/random_authority_run.ron` (budgeted workload tasks
+//! doing storage, CPU and pipeline work under a composed policy) and generated runs
+//! (`model::generate`, the campaign's generator); all of them are shrunk and the smallest result
+//! (fewest parts, then fewest events, then the first found) is checked.
 
 use model::bugs::PlantedBug;
+use model::choices::Choices;
+use model::generate::{generate, GenConfig};
 use model::{RunConfig, Scenario};
+use shrinker::size::Size;
 use shrinker::{output, shrink, Budget, Shrunk};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -25,51 +37,113 @@ fn snake(bug: PlantedBug) -> String {
     out
 }
 
-fn random_run(bug: PlantedBug) -> Scenario {
-    let mut s = scenarios::load_scenario(Path::new("tests/data/random_run.ron")).expect("random_run.ron loads");
-    s.bugs = vec![bug];
-    s
+/// Where failing runs come from: a scenario file run under seeds, or the campaign's generator.
+#[derive(Clone, Copy)]
+enum Source {
+    File(&'static str),
+    Generated,
 }
 
-/// The first seed in 1..=50 whose run fails with the bug's invariant, and its choices.
-fn failing_run(scenario: &Scenario, bug: PlantedBug) -> (u64, Vec<u64>) {
-    for seed in 1..=50 {
-        let report = model::run(scenario, &RunConfig { seed, record_choices: true, ..RunConfig::default() });
-        if report.first_violation().is_some_and(|v| bug.is_caught_by(&v.invariant)) {
-            return (seed, report.choices.expect("recorded"));
+impl Source {
+    const KERNEL: Source = Source::File("tests/data/random_run.ron");
+    const AUTHORITY: Source = Source::File("tests/data/random_authority_run.ron");
+
+    fn name(self) -> &'static str {
+        match self {
+            Source::File(path) => path,
+            Source::Generated => "a generated run",
         }
     }
-    panic!("no seed in 1..=50 makes the random run fail with {bug:?}");
+
+    /// The scenario of run `seed`, with `bug` switched on.
+    fn scenario(self, bug: PlantedBug, seed: u64) -> Scenario {
+        let mut s = match self {
+            Source::File(path) => scenarios::load_scenario(Path::new(path)).unwrap_or_else(|e| panic!("{path}: {e}")),
+            Source::Generated => generate(&mut Choices::seeded(seed), &GenConfig { swarm: true, max_workload_ops: 200, bugs: Vec::new() }),
+        };
+        s.bugs = vec![bug];
+        s.seed = seed;
+        s
+    }
+
+    /// The first `count` seeds in 1..=`last` whose run fails with the bug's invariant, with their
+    /// scenarios and choices.
+    fn failing_runs(self, bug: PlantedBug, count: usize, last: u64) -> Vec<(u64, Scenario, Vec<u64>)> {
+        (1..=last)
+            .filter_map(|seed| {
+                let scenario = self.scenario(bug, seed);
+                let report = model::run(&scenario, &RunConfig { seed, record_choices: true, ..RunConfig::default() });
+                report.first_violation().is_some_and(|v| bug.is_caught_by(&v.invariant)).then(|| (seed, scenario, report.choices.expect("recorded")))
+            })
+            .take(count)
+            .collect()
+    }
 }
 
-fn shrink_bug(bug: PlantedBug) -> Shrunk {
-    let scenario = random_run(bug);
-    let (seed, choices) = failing_run(&scenario, bug);
-    let budget = Budget { max_executions: 20_000, max_time: None };
-    shrink(&scenario, choices, seed, budget, &AtomicBool::new(false), &mut |_| {}).expect("the run fails")
+/// The kernel's own bugs (the others are the authority and resource subsystem's).
+fn is_kernel(bug: PlantedBug) -> bool {
+    use PlantedBug::*;
+    matches!(bug, DelegateKeepsSource | TerminationSkipsInvalidation | DelayedDeliveryDuplicates | RegistryKeepsDeadService | ReuseExecutionIds | ReceiveNewestFirst | DuplicateExitNotification)
 }
 
-/// (events, tasks + steps + faults) of the hand-written minimal reproduction.
+/// A failing run: where it came from, its seed, scenario and choices.
+struct FailingRun {
+    source: Source,
+    seed: u64,
+    scenario: Scenario,
+    choices: Vec<u64>,
+}
+
+impl FailingRun {
+    fn shrink(&self) -> Shrunk {
+        let budget = Budget { max_executions: 20_000, max_time: None };
+        shrink(&self.scenario, self.choices.clone(), self.seed, budget, &AtomicBool::new(false), &mut |_| {}).expect("the run fails")
+    }
+}
+
+/// The failing runs shrunk for `bug`.
+fn failing_runs(bug: PlantedBug) -> Vec<FailingRun> {
+    let sources: &[(Source, usize, u64)] = if is_kernel(bug) { &[(Source::KERNEL, 1, 50)] } else { &[(Source::AUTHORITY, 2, 60), (Source::Generated, 2, 300)] };
+    let runs: Vec<FailingRun> = sources
+        .iter()
+        .flat_map(|&(source, count, last)| source.failing_runs(bug, count, last).into_iter().map(move |(seed, scenario, choices)| FailingRun { source, seed, scenario, choices }))
+        .collect();
+    assert!(!runs.is_empty(), "no random run fails with {bug:?}");
+    runs
+}
+
+/// The smallest shrunk result (fewest parts, then fewest events, then the first) and its run.
+fn shrink_bug(bug: PlantedBug) -> (Shrunk, FailingRun) {
+    failing_runs(bug).into_iter().map(|run| (run.shrink(), run)).min_by_key(|(s, _)| (s.after.parts(), s.after.events)).expect("at least one run")
+}
+
+/// (events, parts) of the hand-written minimal reproduction.
 fn reference_size(bug: PlantedBug) -> (u64, u64) {
     let path = format!("../scenarios/bug_{}.ron", snake(bug));
     let s = scenarios::load_scenario(Path::new(&path)).unwrap_or_else(|e| panic!("reference {path}: {e}"));
     let report = model::run(&s, &RunConfig::seeded(s.seed));
     let v = report.first_violation().unwrap_or_else(|| panic!("reference {path} does not fail"));
     assert!(bug.is_caught_by(&v.invariant), "reference {path} fails with {}", v.invariant);
-    let parts = s.all_tasks().len() + s.steps.len() + s.faults.message_faults.len() + s.faults.lifecycle_faults.len();
-    (v.event + 1, parts as u64)
+    (v.event + 1, Size::of(&s, &report, 0).parts())
 }
 
 fn check(bug: PlantedBug) {
-    let first = shrink_bug(bug);
+    let (first, run) = shrink_bug(bug);
     assert!(bug.is_caught_by(first.signature.split('@').next().unwrap_or("")), "{bug:?}: shrunk signature {}", first.signature);
     let (ref_events, ref_parts) = reference_size(bug);
-    let parts = first.after.tasks + first.after.steps + first.after.faults;
+    let parts = first.after.parts();
+    eprintln!(
+        "{bug:?} from {} seed {}: {} -> {} events (reference {ref_events}), {} -> {parts} parts (reference {ref_parts})",
+        run.source.name(),
+        run.seed,
+        first.before.events,
+        first.after.events,
+        first.before.parts()
+    );
     assert!(first.after.events <= ref_events, "{bug:?}: {} events after shrinking, the reference needs {ref_events}", first.after.events);
-    assert!(parts <= ref_parts, "{bug:?}: {parts} tasks+steps+faults after shrinking, the reference has {ref_parts}");
-    let text = output::scenario_text(&first, "tests/data/random_run.ron");
-    let second = shrink_bug(bug);
-    assert_eq!(text, output::scenario_text(&second, "tests/data/random_run.ron"), "{bug:?}: shrinking is not deterministic");
+    assert!(parts <= ref_parts, "{bug:?}: {parts} parts after shrinking, the reference has {ref_parts}");
+    let text = output::scenario_text(&first, run.source.name());
+    assert_eq!(text, output::scenario_text(&run.shrink(), run.source.name()), "{bug:?}: shrinking is not deterministic");
     let shrunk = scenarios::parse_scenario(&text, "shrunk").expect("the shrunk file loads");
     let replayed = model::run(&shrunk, &RunConfig { replay_choices: Some(first.choices.clone()), ..RunConfig::default() });
     assert_eq!(replayed.first_violation().map(|v| v.signature()), Some(first.signature.clone()));
@@ -112,6 +186,111 @@ fn duplicate_exit_notification() {
 }
 
 #[test]
+fn budget_checked_after_consume() {
+    check(PlantedBug::BudgetCheckedAfterConsume);
+}
+
+#[test]
+fn budget_inheritance_unchecked() {
+    check(PlantedBug::BudgetInheritanceUnchecked);
+}
+
+#[test]
+fn message_charged_twice() {
+    check(PlantedBug::MessageChargedTwice);
+}
+
+#[test]
+fn cancelled_identity_still_consumes() {
+    check(PlantedBug::CancelledIdentityStillConsumes);
+}
+
+#[test]
+fn exhaustion_does_not_cancel() {
+    check(PlantedBug::ExhaustionDoesNotCancel);
+}
+
+#[test]
+fn derived_authority_not_subset_checked() {
+    check(PlantedBug::DerivedAuthorityNotSubsetChecked);
+}
+
+#[test]
+fn stage_scope_not_restored() {
+    check(PlantedBug::StageScopeNotRestored);
+}
+
+#[test]
+fn composed_policy_drops_require() {
+    check(PlantedBug::ComposedPolicyDropsRequire);
+}
+
+#[test]
+fn deny_ignored_at_stage_start() {
+    check(PlantedBug::DenyIgnoredAtStageStart);
+}
+
+#[test]
+fn retry_count_off_by_one() {
+    check(PlantedBug::RetryCountOffByOne);
+}
+
+#[test]
+fn backoff_exponent_off_by_one() {
+    check(PlantedBug::BackoffExponentOffByOne);
+}
+
+#[test]
+fn fail_fast_ignored() {
+    check(PlantedBug::FailFastIgnored);
+}
+
+#[test]
+fn retries_not_traced() {
+    check(PlantedBug::RetriesNotTraced);
+}
+
+#[test]
+fn cancelled_stage_caps_committed() {
+    check(PlantedBug::CancelledStageCapsCommitted);
+}
+
+#[test]
+fn rollback_keeps_one_write() {
+    check(PlantedBug::RollbackKeepsOneWrite);
+}
+
+#[test]
+fn commit_stops_at_conflict() {
+    check(PlantedBug::CommitStopsAtConflict);
+}
+
+#[test]
+fn write_mutates_old_version() {
+    check(PlantedBug::WriteMutatesOldVersion);
+}
+
+#[test]
+fn delayed_message_charged_twice() {
+    check(PlantedBug::DelayedMessageChargedTwice);
+}
+
+#[test]
+fn delegation_ignores_policy() {
+    check(PlantedBug::DelegationIgnoresPolicy);
+}
+
+#[test]
+fn crash_commits_open_transaction() {
+    check(PlantedBug::CrashCommitsOpenTransaction);
+}
+
+#[test]
+fn stage_charged_per_attempt() {
+    check(PlantedBug::StageChargedPerAttempt);
+}
+
+#[test]
 fn every_planted_bug_has_a_test_here() {
-    assert_eq!(PlantedBug::reachable().count(), 7, "add a test above for the new planted bug");
+    assert_eq!(PlantedBug::reachable().count(), 28, "add a test above for the new planted bug");
 }
