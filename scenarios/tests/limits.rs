@@ -9,48 +9,25 @@
 
 use model::scenario::{MAX_SUPERVISOR_DEPTH, MAX_WORKLOAD_TASKS};
 use model::{run, RunConfig, Scenario};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 // ----- a heap meter --------------------------------------------------------------------------
 
-/// The system allocator, counting the bytes live and the peak since the last reset.
-struct Meter;
+/// The system allocator, counting the bytes live and the peak since the last reset (the
+/// `peak_alloc` crate, so this test needs no `unsafe` of its own).
+#[global_allocator]
+static GLOBAL: peak_alloc::PeakAlloc = peak_alloc::PeakAlloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// Tests that measure take turns (the meter is process-wide).
 static MEASURING: Mutex<()> = Mutex::new(());
 
-unsafe impl GlobalAlloc for Meter {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // Safety: forwarded unchanged to the system allocator.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        // Safety: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(p, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Meter = Meter;
-
 /// Runs `f` and returns its result with the peak heap it added, in bytes.
 fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = GLOBAL.current_usage();
+    GLOBAL.reset_peak_usage();
     let value = f();
-    (value, PEAK.load(Ordering::Relaxed).saturating_sub(base))
+    (value, GLOBAL.peak_usage().saturating_sub(base))
 }
 
 /// The documented memory bound of a run: 16 MiB plus 1 KiB per event it executes
