@@ -123,6 +123,7 @@ pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
         pipelines: Vec::new(),
         migrations: Vec::new(),
         bugs: config.bugs.clone(),
+        network: None,
         expect: Default::default(),
     };
     authority::generate(&mut g, config.swarm, &mut s);
