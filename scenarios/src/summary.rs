@@ -138,6 +138,18 @@ fn invariants(out: &mut String, report: &RunReport) {
     out.push_str("\ninvariants (id, checks)\n");
     table(out, &report.invariant_checks);
     fault_rules(out, report);
+    network(out, report);
+}
+
+/// Each node of the scenario's network: its address, state and non-zero counters.
+fn network(out: &mut String, report: &RunReport) {
+    let Some(net) = &report.network else { return };
+    out.push_str("\nnetwork (node, address, state, counters)\n");
+    for n in &net.nodes {
+        let state = if n.up { format!("up (incarnation {})", n.incarnation) } else { "down".to_string() };
+        let counters: Vec<String> = model::scenario::NetCounter::ALL.iter().filter(|c| n.get(**c) > 0).map(|c| format!("{c:?} {}", n.get(*c))).collect();
+        out.push_str(&format!("  {:<10} {:<12} {state}: {}\n", n.name, n.address.to_string(), if counters.is_empty() { "nothing".to_string() } else { counters.join(", ") }));
+    }
 }
 
 /// Each message-fault rule: how often it was evaluated and how often it fired with effect.
