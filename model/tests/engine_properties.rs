@@ -37,6 +37,33 @@ fn small_default() -> Scenario {
     s
 }
 
+/// A network that gives every networking bug its chance: an impostor (c announces 555), a policy
+/// denying b what c sends, `PacketCount` budgets, duplication, and a partition of a and b that
+/// starts while the first announces fly.
+const BUG_HUNT_NETWORK: &str = r#"(
+    nodes: [
+        (name: "a", address: "10.0.0.1", device: 101),
+        (name: "b", address: "10.0.0.2", device: 102),
+        (name: "c", address: "10.0.0.3", device: 103, announce_as: Some(555)),
+    ],
+    mesh: Some((latency_ns: 1_000_000)),
+    policy: Rules((name: "NotFromC", rules: [(when: [Direction(Receive), SourceIn("10.0.0.3/32"), DestinationIn("10.0.0.2/32")], then: Deny("b ignores c"))])),
+    packet_budget: Some(1000),
+    faults: (link_faults: [
+        (fault: Duplicate(gap_ns: 100_000), when: Chance(per_mille: 300)),
+        (fault: Partition, on: Between(a: 0, b: 1), when: Window(from_ns: 500_000, until_ns: 3_000_000)),
+    ]),
+)"#;
+
+/// The scenario `s` with `bug` switched on, and for a networking bug the bug-hunt network.
+fn with_bug(mut s: Scenario, bug: PlantedBug) -> Scenario {
+    s.bugs = vec![bug];
+    if bug.is_network() {
+        s.network = Some(ron::from_str(BUG_HUNT_NETWORK).expect("the bug-hunt network parses"));
+    }
+    s
+}
+
 fn seeded(seed: u64) -> RunConfig {
     RunConfig::seeded(seed)
 }
@@ -193,8 +220,7 @@ fn values_validation_accepts_never_make_the_model_panic() {
 fn every_planted_bug_is_caught_by_its_invariant() {
     let base = default_scenario();
     for bug in PlantedBug::reachable() {
-        let mut s = base.clone();
-        s.bugs = vec![bug];
+        let s = with_bug(base.clone(), bug);
         s.validate().unwrap();
         let report = run(&s, &seeded(s.seed));
         assert!(!report.violations.is_empty(), "{bug:?} was not caught");
@@ -211,8 +237,7 @@ fn planted_bugs_are_caught_first_by_their_invariant_under_other_seeds_too() {
     let base = small_default();
     let mut wrong = Vec::new();
     for bug in PlantedBug::reachable() {
-        let mut s = base.clone();
-        s.bugs = vec![bug];
+        let s = with_bug(base.clone(), bug);
         let mut caught = 0;
         for seed in 0..6 {
             let report = run(&s, &seeded(seed));
