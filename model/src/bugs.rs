@@ -220,11 +220,12 @@ impl PlantedBug {
 
     /// Whether a scenario run can reach this bug: the kernel, the event loop or a module they
     /// drive (policy, budgets, pipelines, storage, the network of a scenario's `network`) consults
-    /// it. The input, focus, workspace and editor bugs live in a domain layer not yet wired into
+    /// it (the networking bugs only in a build with the canonical path: a scenario's `network`
+    /// needs it). The input, focus, workspace and editor bugs live in a domain layer not yet wired into
     /// runs, so whole-run tests, campaigns and benchmarks skip them; each is shown to break exactly
     /// its invariant in `model/tests/interactive_planted_bugs.rs`.
     pub fn reachable_by_runs(self) -> bool {
-        !self.is_interactive()
+        !self.is_interactive() && (!self.is_network() || cfg!(feature = "net-canonical"))
     }
 
     /// The bugs a scenario run can reach, in stable order.
