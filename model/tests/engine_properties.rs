@@ -38,13 +38,14 @@ fn small_default() -> Scenario {
 }
 
 /// A network that gives every networking bug its chance: an impostor (c announces 555), a policy
-/// denying b what c sends, `PacketCount` budgets, duplication, and a partition of a and b that
-/// starts while the first announces fly.
+/// denying b what c sends, `PacketCount` budgets, duplication of the data d exchanges with a and
+/// b, and a partition of a and b that starts while the first announces fly.
 const BUG_HUNT_NETWORK: &str = r#"(
     nodes: [
         (name: "a", address: "10.0.0.1", device: 101),
         (name: "b", address: "10.0.0.2", device: 102),
         (name: "c", address: "10.0.0.3", device: 103, announce_as: Some(555)),
+        (name: "d", address: "10.0.0.4", device: 104),
     ],
     mesh: Some((latency_ns: 1_000_000)),
     policy: Rules((name: "NotFromC", rules: [(when: [Direction(Receive), SourceIn("10.0.0.3/32"), DestinationIn("10.0.0.2/32")], then: Deny("b ignores c"))])),
@@ -91,7 +92,9 @@ fn the_default_scenario_passes() {
     assert!(report.passed(), "{:#?}", report.expectations);
     assert_eq!(report.stop, StopReason::Quiescent);
     assert!(report.stats.events > 0 && report.stats.messages_sent > 0 && report.stats.faults_injected > 0);
-    assert!(report.invariant_checks.iter().all(|(_, n)| *n > 0), "some invariant was never checked: {:?}", report.invariant_checks);
+    // The `net.*` invariants are checked in runs with a network (`net_eight_node_mesh.ron`).
+    let unchecked = report.invariant_checks.iter().filter(|(id, n)| *n == 0 && !(id.starts_with("net.") && s.network.is_none()));
+    assert_eq!(unchecked.count(), 0, "some invariant was never checked: {:?}", report.invariant_checks);
 }
 
 #[test]
@@ -293,4 +296,25 @@ fn events_at_the_same_time_run_in_insertion_order() {
     swapped.steps.swap(0, 1);
     let report = run(&swapped, &RunConfig::default());
     assert_eq!(&report.step_results[..3], &[Some(Ok(())), Some(bad), Some(bad)]);
+}
+
+/// A network run checks every `net.*` invariant, passes its expectations, and replays bit for
+/// bit from its recorded choices (the wire draws from the run's one choice stream).
+#[cfg(feature = "net-canonical")]
+#[test]
+fn a_network_run_checks_every_net_invariant_and_replays_exactly() {
+    let s = parse(include_str!("../../scenarios/net_eight_node_mesh.ron"));
+    s.validate().expect("valid");
+    let report = run(&s, &RunConfig { record_choices: true, ..seeded(s.seed) });
+    assert!(report.passed(), "{:#?}", report.expectations);
+    for id in model::net::checks::ALL {
+        let n = report.invariant_checks.iter().find(|(i, _)| i == id).map_or(0, |(_, n)| *n);
+        assert!(n > 0, "{id} was never checked");
+    }
+    assert!(report.choices_drawn > 0, "the wire draws from the run's choices");
+    let replayed = run(&s, &RunConfig { replay_choices: report.choices.clone(), ..RunConfig::default() });
+    assert_eq!(replayed.trace_hash, report.trace_hash);
+    assert_eq!(replayed.stats, report.stats);
+    let other = run(&s, &seeded(s.seed + 1));
+    assert_ne!(other.trace_hash, report.trace_hash, "another seed draws other faults");
 }
