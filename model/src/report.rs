@@ -208,13 +208,13 @@ pub struct NetNodeRow {
     pub incarnation: u32,
     /// Whether it was up at the end.
     pub up: bool,
-    /// Indexed by `NetCounter as usize`.
-    pub counters: Vec<u64>,
+    /// Every counter, in `NetCounter::ALL` order.
+    pub counters: Vec<(crate::scenario::NetCounter, u64)>,
 }
 
 impl NetNodeRow {
     pub fn get(&self, counter: crate::scenario::NetCounter) -> u64 {
-        self.counters.get(counter as usize).copied().unwrap_or(0)
+        self.counters.iter().find(|(c, _)| *c == counter).map_or(0, |(_, n)| *n)
     }
 }
 
@@ -299,8 +299,8 @@ pub struct RunReport {
     /// uses those subsystems.
     #[serde(skip)]
     pub authority: Option<AuthorityReport>,
-    /// Per-node network counters, when the scenario has a network.
-    #[serde(skip)]
+    /// Per-node network counters, when the scenario has a network (in JSON output only then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetReport>,
 }
 

@@ -95,8 +95,9 @@ impl NetRun {
         let nodes = (0..self.nodes.len())
             .map(|i| {
                 let node = NodeId(i as u32);
-                let mut counters = self.counters[i].to_vec();
-                counters[NetCounter::CompleteExchanges as usize] = self.complete_exchanges(node, per_peer);
+                let mut counts = self.counters[i];
+                counts[NetCounter::CompleteExchanges as usize] = self.complete_exchanges(node, per_peer);
+                let counters = NetCounter::ALL.iter().map(|c| (*c, counts[*c as usize])).collect();
                 NetNodeRow { name: topology.node(node).name.clone(), address: topology.node(node).address, incarnation: self.nodes.incarnation(node), up: self.nodes.app(node).is_some(), counters }
             })
             .collect();
