@@ -1,5 +1,6 @@
 //! Measures shrinking on every planted bug: for each, the first seed of the random run
-//! (`shrinker/tests/data/random_run.ron`) that fails, then events, tasks, steps, faults and choices
+//! (`shrinker/tests/data/random_run.ron`; `random_net_run.ron`, a random network, for the
+//! networking bugs) that fails, then events, tasks, steps, faults and choices
 //! before and after, executions, slippage and wall-clock time. Prints the table and writes
 //! `target/bench-results/shrink.json` (the `report` binary draws it as before/after bars).
 //!
@@ -20,10 +21,10 @@ fn size(s: &Size, with_workload: bool) -> ShrinkSize {
 }
 
 fn main() -> ExitCode {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/random_run.ron");
-    let base = match scenarios::load_scenario(&path) {
-        Ok(s) => s,
-        Err(e) => {
+    let load = |name: &str| scenarios::load_scenario(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name));
+    let (base, net_base) = match (load("random_run.ron"), load("random_net_run.ron")) {
+        (Ok(s), Ok(n)) => (s, n),
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
     let mut figures = Shrink { rows: Vec::new(), missing: Vec::new() };
     let mut notes = vec!["Steps before = explicit steps + workload operations.".to_string()];
     for bug in PlantedBug::reachable() {
-        let mut scenario = base.clone();
+        let mut scenario = if bug.is_network() { net_base.clone() } else { base.clone() };
         scenario.bugs = vec![bug];
         let failing = (1..=50).find_map(|seed| {
             let r = model::run(&scenario, &RunConfig { seed, record_choices: true, ..RunConfig::default() });
