@@ -72,7 +72,8 @@ pub enum PlantedBug {
     /// Every retry of a pipeline stage charges another `PipelineStages` unit (a retry is not a new
     /// stage entry).
     StageChargedPerAttempt,
-    // ----- Networking (domain layer, not yet wired: `reachable_by_runs` is false for them) -----
+    // ----- Networking: the packet service, the wire, the reliable stream, the handshake (wired into
+    // runs through a scenario's `network`) -----
     /// The packet service charges the `PacketCount` budget before asking the network policy.
     NetPolicyCheckedAfterBudget,
     /// A packet the network policy denied is charged a `PacketCount` anyway.
@@ -218,12 +219,13 @@ impl PlantedBug {
     }
 
     /// Whether a scenario run can reach this bug: the kernel, the event loop or a module they
-    /// drive (policy, budgets, pipelines, storage) consults it. The networking bugs and the input,
-    /// focus, workspace and editor bugs live in domain layers not yet wired into runs, so
-    /// whole-run tests, campaigns and benchmarks skip them; each is shown to break exactly its
-    /// invariant in `model/tests/net_planted_bugs.rs` and `model/tests/interactive_planted_bugs.rs`.
+    /// drive (policy, budgets, pipelines, storage, the network of a scenario's `network`) consults
+    /// it (the networking bugs only in a build with the canonical path: a scenario's `network`
+    /// needs it). The input, focus, workspace and editor bugs live in a domain layer not yet wired into
+    /// runs, so whole-run tests, campaigns and benchmarks skip them; each is shown to break exactly
+    /// its invariant in `model/tests/interactive_planted_bugs.rs`.
     pub fn reachable_by_runs(self) -> bool {
-        !self.is_network() && !self.is_interactive()
+        !self.is_interactive() && (!self.is_network() || cfg!(feature = "net-canonical"))
     }
 
     /// The bugs a scenario run can reach, in stable order.

@@ -86,6 +86,9 @@ pub enum Observation {
     Storage(Box<StorageEvent>),
     /// A cancellation source was cancelled.
     Cancellation(Box<CancellationEvent>),
+    /// Something happened on the network: a packet operation, the wire, discovery, a session, a
+    /// node's crash or restart (`engine/net.rs`).
+    Net(Box<crate::net::NetEvent>),
 }
 
 impl Observation {
@@ -119,6 +122,14 @@ impl Observation {
             Observation::Pipeline(_) => "pipeline",
             Observation::Storage(_) => "storage",
             Observation::Cancellation(_) => "cancellation",
+            Observation::Net(e) => match **e {
+                crate::net::NetEvent::Packet { .. } => "net.packet",
+                crate::net::NetEvent::Wire(_) => "net.wire",
+                crate::net::NetEvent::Discovery { .. } => "net.discovery",
+                crate::net::NetEvent::Session { .. } => "net.session",
+                crate::net::NetEvent::Lite { .. } => "net.lite",
+                crate::net::NetEvent::NodeCrashed { .. } | crate::net::NetEvent::NodeRestarted { .. } => "net.node",
+            },
         }
     }
 }
@@ -237,6 +248,10 @@ impl Fold for Observation {
             }
             O::Cancellation(e) => {
                 h.tag(25, 0);
+                e.fold(h);
+            }
+            O::Net(e) => {
+                h.tag(40, 0);
                 e.fold(h);
             }
         }

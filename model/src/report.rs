@@ -193,6 +193,43 @@ pub struct RuleCount {
     pub fired: u64,
 }
 
+/// What a run's network did, node by node (in declaration order).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetReport {
+    pub nodes: Vec<NetNodeRow>,
+}
+
+/// One node's counters at the end of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetNodeRow {
+    pub name: String,
+    pub address: crate::net::Ipv4Address,
+    /// 0 until its first restart.
+    pub incarnation: u32,
+    /// Whether it was up at the end.
+    pub up: bool,
+    /// Every counter, in `NetCounter::ALL` order.
+    pub counters: Vec<(crate::scenario::NetCounter, u64)>,
+}
+
+impl NetNodeRow {
+    pub fn get(&self, counter: crate::scenario::NetCounter) -> u64 {
+        self.counters.iter().find(|(c, _)| *c == counter).map_or(0, |(_, n)| *n)
+    }
+}
+
+impl NetReport {
+    /// The row of the node named `name`.
+    pub fn node(&self, name: &str) -> Option<&NetNodeRow> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// A counter summed over every node.
+    pub fn total(&self, counter: crate::scenario::NetCounter) -> u64 {
+        self.nodes.iter().map(|n| n.get(counter)).sum()
+    }
+}
+
 /// The workload's operations, made explicit (see `workload::WorkloadRecord`).
 pub use crate::workload::WorkloadRecord;
 
@@ -266,6 +303,9 @@ pub struct RunReport {
     /// uses those subsystems.
     #[serde(skip)]
     pub authority: Option<AuthorityReport>,
+    /// Per-node network counters, when the scenario has a network (in JSON output only then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetReport>,
 }
 
 /// What a run kept of its authority and resource subsystems (for expectations and reports).

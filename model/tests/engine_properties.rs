@@ -37,6 +37,34 @@ fn small_default() -> Scenario {
     s
 }
 
+/// A network that gives every networking bug its chance: an impostor (c announces 555), a policy
+/// denying b what c sends, `PacketCount` budgets, duplication of the data d exchanges with a and
+/// b, and a partition of a and b that starts while the first announces fly.
+const BUG_HUNT_NETWORK: &str = r#"(
+    nodes: [
+        (name: "a", address: "10.0.0.1", device: 101),
+        (name: "b", address: "10.0.0.2", device: 102),
+        (name: "c", address: "10.0.0.3", device: 103, announce_as: Some(555)),
+        (name: "d", address: "10.0.0.4", device: 104),
+    ],
+    mesh: Some((latency_ns: 1_000_000)),
+    policy: Rules((name: "NotFromC", rules: [(when: [Direction(Receive), SourceIn("10.0.0.3/32"), DestinationIn("10.0.0.2/32")], then: Deny("b ignores c"))])),
+    packet_budget: Some(1000),
+    faults: (link_faults: [
+        (fault: Duplicate(gap_ns: 100_000), when: Chance(per_mille: 300)),
+        (fault: Partition, on: Between(a: 0, b: 1), when: Window(from_ns: 500_000, until_ns: 3_000_000)),
+    ]),
+)"#;
+
+/// The scenario `s` with `bug` switched on, and for a networking bug the bug-hunt network.
+fn with_bug(mut s: Scenario, bug: PlantedBug) -> Scenario {
+    s.bugs = vec![bug];
+    if bug.is_network() {
+        s.network = Some(ron::from_str(BUG_HUNT_NETWORK).expect("the bug-hunt network parses"));
+    }
+    s
+}
+
 fn seeded(seed: u64) -> RunConfig {
     RunConfig::seeded(seed)
 }
@@ -64,7 +92,9 @@ fn the_default_scenario_passes() {
     assert!(report.passed(), "{:#?}", report.expectations);
     assert_eq!(report.stop, StopReason::Quiescent);
     assert!(report.stats.events > 0 && report.stats.messages_sent > 0 && report.stats.faults_injected > 0);
-    assert!(report.invariant_checks.iter().all(|(_, n)| *n > 0), "some invariant was never checked: {:?}", report.invariant_checks);
+    // The `net.*` invariants are checked in runs with a network (`net_eight_node_mesh.ron`).
+    let unchecked = report.invariant_checks.iter().filter(|(id, n)| *n == 0 && !(id.starts_with("net.") && s.network.is_none()));
+    assert_eq!(unchecked.count(), 0, "some invariant was never checked: {:?}", report.invariant_checks);
 }
 
 #[test]
@@ -194,8 +224,7 @@ fn values_validation_accepts_never_make_the_model_panic() {
 fn every_planted_bug_is_caught_by_its_invariant() {
     let base = default_scenario();
     for bug in PlantedBug::reachable() {
-        let mut s = base.clone();
-        s.bugs = vec![bug];
+        let s = with_bug(base.clone(), bug);
         s.validate().unwrap();
         let report = run(&s, &seeded(s.seed));
         assert!(!report.violations.is_empty(), "{bug:?} was not caught");
@@ -212,8 +241,7 @@ fn planted_bugs_are_caught_first_by_their_invariant_under_other_seeds_too() {
     let base = small_default();
     let mut wrong = Vec::new();
     for bug in PlantedBug::reachable() {
-        let mut s = base.clone();
-        s.bugs = vec![bug];
+        let s = with_bug(base.clone(), bug);
         let mut caught = 0;
         for seed in 0..6 {
             let report = run(&s, &seeded(seed));
@@ -269,4 +297,25 @@ fn events_at_the_same_time_run_in_insertion_order() {
     swapped.steps.swap(0, 1);
     let report = run(&swapped, &RunConfig::default());
     assert_eq!(&report.step_results[..3], &[Some(Ok(())), Some(bad), Some(bad)]);
+}
+
+/// A network run checks every `net.*` invariant, passes its expectations, and replays bit for
+/// bit from its recorded choices (the wire draws from the run's one choice stream).
+#[cfg(feature = "net-canonical")]
+#[test]
+fn a_network_run_checks_every_net_invariant_and_replays_exactly() {
+    let s = parse(include_str!("../../scenarios/net_eight_node_mesh.ron"));
+    s.validate().expect("valid");
+    let report = run(&s, &RunConfig { record_choices: true, ..seeded(s.seed) });
+    assert!(report.passed(), "{:#?}", report.expectations);
+    for id in model::net::checks::ALL {
+        let n = report.invariant_checks.iter().find(|(i, _)| i == id).map_or(0, |(_, n)| *n);
+        assert!(n > 0, "{id} was never checked");
+    }
+    assert!(report.choices_drawn > 0, "the wire draws from the run's choices");
+    let replayed = run(&s, &RunConfig { replay_choices: report.choices.clone(), ..RunConfig::default() });
+    assert_eq!(replayed.trace_hash, report.trace_hash);
+    assert_eq!(replayed.stats, report.stats);
+    let other = run(&s, &seeded(s.seed + 1));
+    assert_ne!(other.trace_hash, report.trace_hash, "another seed draws other faults");
 }

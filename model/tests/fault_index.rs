@@ -35,6 +35,7 @@ fn scenario(rules: Vec<MessageFaultRule>) -> Scenario {
         pipelines: vec![],
         migrations: vec![],
         bugs: vec![],
+        network: None,
         expect: Default::default(),
     };
     s.faults.message_faults = rules;

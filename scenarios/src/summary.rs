@@ -143,6 +143,18 @@ fn invariants(out: &mut String, report: &RunReport) {
     }
     operations(out, report);
     fault_rules(out, report);
+    network(out, report);
+}
+
+/// Each node of the scenario's network: its address, state and non-zero counters.
+fn network(out: &mut String, report: &RunReport) {
+    let Some(net) = &report.network else { return };
+    out.push_str("\nnetwork (node, address, state, counters)\n");
+    for n in &net.nodes {
+        let state = if n.up { format!("up (incarnation {})", n.incarnation) } else { "down".to_string() };
+        let counters: Vec<String> = model::scenario::NetCounter::ALL.iter().filter(|c| n.get(**c) > 0).map(|c| format!("{c:?} {}", n.get(*c))).collect();
+        out.push_str(&format!("  {:<10} {:<12} {state}: {}\n", n.name, n.address.to_string(), if counters.is_empty() { "nothing".to_string() } else { counters.join(", ") }));
+    }
 }
 
 /// Each kernel operation: calls that ended `Ok`, and those that ended with each error kind.

@@ -297,3 +297,31 @@ fn binary_names_the_line_of_each_unmet_expectation_and_the_nearest_events() {
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("stdout is JSON");
     assert_eq!(json["report"]["expectations"][1]["location"], serde_json::json!([10, 54]), "{json}");
 }
+
+/// The network part of the language: `(from, to, line, column, message)` edits of the two-node file.
+const NETWORK: &str = include_str!("../../scenarios/net_two_node_exchange.ron");
+const NETWORK_ERRORS: &[(&str, &str, usize, usize, &str)] = &[
+    ("to: \"beta\", latency", "to: \"gamma\", latency", 15, 37, "no node named `gamma` (nodes: alpha, beta) (network.links[0].to)"),
+    ("address: \"10.0.0.2\"", "address: \"10.0.0.1\"", 13, 20, "the address 10.0.0.1 is used twice (network.nodes[1])"),
+    ("address: \"10.0.0.2\"", "address: \"10.0.0.300\"", 13, 38, "`10.0.0.300` is not an IPv4 address"),
+    ("(\"alpha\", PeersDiscovered", "(\"omega\", PeersDiscovered", 21, 14, "no node named `omega` (nodes: alpha, beta) (expect.network[0])"),
+    ("streams: 2", "streams: 0", 16, 37, "expected at least one stream (network.app.streams)"),
+    (
+        "latency_ns: 1_000_000)],",
+        "latency_ns: 1_000_000)], faults: (node_faults: [(node: 5, crash_at_ns: 10)]),",
+        15,
+        93,
+        "node#5 does not exist (2 nodes) (fault plans number nodes from 0 in declaration order) (network.faults.node_faults[0])",
+    ),
+];
+
+#[test]
+fn errors_in_the_network_name_their_place_and_the_alternatives() {
+    parse_scenario(NETWORK, "net.ron").unwrap_or_else(|e| panic!("the base text is valid: {e}"));
+    for (from, to, line, column, message) in NETWORK_ERRORS {
+        assert!(NETWORK.contains(from), "the case {from:?} matches the base text");
+        let err = parse_err(&NETWORK.replacen(from, to, 1));
+        assert!(err.message.contains(message), "{from} -> {to}: {err}");
+        assert_eq!((err.line, err.column), (Some(*line), Some(*column)), "{from} -> {to}: {err}");
+    }
+}

@@ -1,7 +1,8 @@
 //! Measures shrinking on every planted bug a run can reach: for each, the first failing seed of a
 //! random run — `shrinker/tests/data/random_run.ron` for the kernel's bugs; for the authority
 //! and resource bugs the first two of `random_authority_run.ron` and of generated runs
-//! (`model::generate`), the smallest shrunk result, as in `tests/planted_bugs.rs` — then events, tasks, steps,
+//! (`model::generate`), the smallest shrunk result, as in `tests/planted_bugs.rs`; for the
+//! networking bugs the first of `random_net_run.ron`, a random network — then events, tasks, steps,
 //! faults and choices before and after, executions, slippage and wall-clock time. Prints the table
 //! and writes `target/bench-results/shrink.json` (the `report` binary draws it as before/after
 //! bars).
@@ -43,9 +44,9 @@ fn load(name: &str) -> Result<Scenario, String> {
 }
 
 fn main() -> ExitCode {
-    let (kernel_run, authority_run) = match (load("random_run.ron"), load("random_authority_run.ron")) {
-        (Ok(k), Ok(a)) => (k, a),
-        (Err(e), _) | (_, Err(e)) => {
+    let (kernel_run, authority_run, net_run) = match (load("random_run.ron"), load("random_authority_run.ron"), load("random_net_run.ron")) {
+        (Ok(k), Ok(a), Ok(n)) => (k, a, n),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
@@ -59,6 +60,8 @@ fn main() -> ExitCode {
         let mut runs = Vec::new();
         if kernel_bug(bug) {
             runs.extend(failing(bug, 1, 50, |seed| with_bug(&kernel_run, bug, seed)));
+        } else if bug.is_network() {
+            runs.extend(failing(bug, 1, 50, |seed| with_bug(&net_run, bug, seed)));
         } else {
             runs.extend(failing(bug, 2, 60, |seed| with_bug(&authority_run, bug, seed)));
             runs.extend(failing(bug, 2, 300, |seed| Scenario { seed, ..generate(&mut Choices::seeded(seed), &GenConfig { swarm: true, max_workload_ops: 200, bugs: vec![bug] }) }));

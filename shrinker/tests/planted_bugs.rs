@@ -14,7 +14,9 @@
 //! runs of each of two sources, `tests/data/random_authority_run.ron` (budgeted workload tasks
 //! doing storage, CPU and pipeline work under a composed policy) and generated runs
 //! (`model::generate`, the campaign's generator); all of them are shrunk and the smallest result
-//! (fewest parts, then fewest events, then the first found) is checked.
+//! (fewest parts, then fewest events, then the first found) is checked. The networking bugs start
+//! from the first failing seed of `tests/data/random_net_run.ron` (a random network under link
+//! and node faults).
 
 use model::bugs::PlantedBug;
 use model::choices::Choices;
@@ -47,6 +49,7 @@ enum Source {
 impl Source {
     const KERNEL: Source = Source::File("tests/data/random_run.ron");
     const AUTHORITY: Source = Source::File("tests/data/random_authority_run.ron");
+    const NETWORK: Source = Source::File("tests/data/random_net_run.ron");
 
     fn name(self) -> &'static str {
         match self {
@@ -103,7 +106,13 @@ impl FailingRun {
 
 /// The failing runs shrunk for `bug`.
 fn failing_runs(bug: PlantedBug) -> Vec<FailingRun> {
-    let sources: &[(Source, usize, u64)] = if is_kernel(bug) { &[(Source::KERNEL, 1, 50)] } else { &[(Source::AUTHORITY, 2, 60), (Source::Generated, 2, 300)] };
+    let sources: &[(Source, usize, u64)] = if is_kernel(bug) {
+        &[(Source::KERNEL, 1, 50)]
+    } else if bug.is_network() {
+        &[(Source::NETWORK, 1, 50)]
+    } else {
+        &[(Source::AUTHORITY, 2, 60), (Source::Generated, 2, 300)]
+    };
     let runs: Vec<FailingRun> = sources
         .iter()
         .flat_map(|&(source, count, last)| source.failing_runs(bug, count, last).into_iter().map(move |(seed, scenario, choices)| FailingRun { source, seed, scenario, choices }))
@@ -291,6 +300,41 @@ fn stage_charged_per_attempt() {
 }
 
 #[test]
+fn net_policy_checked_after_budget() {
+    check(PlantedBug::NetPolicyCheckedAfterBudget);
+}
+
+#[test]
+fn denied_packet_charged() {
+    check(PlantedBug::DeniedPacketCharged);
+}
+
+#[test]
+fn received_packet_not_charged() {
+    check(PlantedBug::ReceivedPacketNotCharged);
+}
+
+#[test]
+fn partition_checked_at_send_only() {
+    check(PlantedBug::PartitionCheckedAtSendOnly);
+}
+
+#[test]
+fn retransmission_delivered_twice() {
+    check(PlantedBug::RetransmissionDeliveredTwice);
+}
+
+#[test]
+fn session_binds_presented_identity() {
+    check(PlantedBug::SessionBindsPresentedIdentity);
+}
+
+#[test]
+fn session_accepted_before_identity_check() {
+    check(PlantedBug::SessionAcceptedBeforeIdentityCheck);
+}
+
+#[test]
 fn every_planted_bug_has_a_test_here() {
-    assert_eq!(PlantedBug::reachable().count(), 28, "add a test above for the new planted bug");
+    assert_eq!(PlantedBug::reachable().count(), 35, "add a test above for the new planted bug");
 }

@@ -144,7 +144,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The names of the planted bugs a run can reach (`PlantedBug::reachable()`, in its order; a test
 /// keeps them equal): the domain-layer ones would never be found.
-const BUG_NAMES: [&str; 28] = [
+const BUG_NAMES: [&str; 35] = [
     "DelegateKeepsSource",
     "TerminationSkipsInvalidation",
     "DelayedDeliveryDuplicates",
@@ -173,6 +173,13 @@ const BUG_NAMES: [&str; 28] = [
     "DelegationIgnoresPolicy",
     "CrashCommitsOpenTransaction",
     "StageChargedPerAttempt",
+    "NetPolicyCheckedAfterBudget",
+    "DeniedPacketCharged",
+    "ReceivedPacketNotCharged",
+    "PartitionCheckedAtSendOnly",
+    "RetransmissionDeliveredTwice",
+    "SessionBindsPresentedIdentity",
+    "SessionAcceptedBeforeIdentityCheck",
 ];
 
 /// The planted bugs' names, which `--help` lists and clap checks.

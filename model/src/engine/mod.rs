@@ -18,7 +18,8 @@
 //!
 //! Same-instant order: events at the same virtual time run in the order they were scheduled.
 //! At the start, scenario tasks are scheduled first (in file order), then steps (in file order),
-//! then `CrashAt` faults (in plan order), then the workload's first operation; everything else is
+//! then `CrashAt` faults (in plan order), then the timed authority faults, then the network's
+//! node starts, crashes and restarts (`engine/net.rs`), then the workload's first operation; everything else is
 //! scheduled while the run goes, after everything already queued for its time. The user-facing
 //! statement, with every tie and an example file, is `scenarios/README.md`, "Same-instant order".
 //!
@@ -29,6 +30,8 @@
 //! `expect::evaluate` reads them after the run.
 
 mod authority;
+#[cfg(feature = "net-canonical")]
+mod net;
 
 use crate::behaviour::{BlockedReceive, Ctx, Next, TaskBehaviour};
 use crate::capability::{AuditKind, InvalidUseReason};
@@ -110,6 +113,9 @@ pub enum Event {
     PipelineDeadline { pipeline: u32, generation: u32 },
     /// A timed authority fault (budget squeeze, policy swap) of the plan.
     AuthorityFault { fault: u32 },
+    /// The network action waiting in slot `slot` (a node's start, crash or restart, a packet's
+    /// arrival, a soft-bus timer; `engine/net.rs`).
+    Net { slot: u32 },
 }
 
 impl Fold for Event {
@@ -125,6 +131,7 @@ impl Fold for Event {
             Event::PipelineWake { pipeline, generation } => h.tag(7, (u64::from(pipeline) << 32) ^ u64::from(generation)),
             Event::PipelineDeadline { pipeline, generation } => h.tag(8, (u64::from(pipeline) << 32) ^ u64::from(generation)),
             Event::AuthorityFault { fault } => h.tag(9, u64::from(fault)),
+            Event::Net { slot } => h.tag(20, u64::from(slot)),
         }
     }
 }
@@ -188,6 +195,9 @@ pub struct Simulation<'s> {
     sink: Option<&'s mut dyn EventSink>,
     /// Keep every choice in the report (`RunConfig::record_choices`).
     keep_choices: bool,
+    /// The scenario's network, if it has one.
+    #[cfg(feature = "net-canonical")]
+    net: Option<alloc::boxed::Box<net::NetRun>>,
 }
 
 impl<'s> Simulation<'s> {
@@ -203,7 +213,14 @@ impl<'s> Simulation<'s> {
         let mut kernel = SimulatedKernel::new(&scenario.faults, &scenario.bugs, choices);
         intern_scenario_names(scenario, &mut kernel);
         kernel.install_authority(scenario);
-        let monitors = Monitors::for_run(kernel.budgets_on());
+        #[cfg_attr(not(feature = "net-canonical"), allow(unused_mut))]
+        let mut monitors = Monitors::for_run(kernel.budgets_on());
+        #[cfg(feature = "net-canonical")]
+        let net = net::NetRun::of(scenario);
+        #[cfg(feature = "net-canonical")]
+        if let (Some(_), Some(n)) = (&net, &scenario.network) {
+            monitors = monitors.with_network(n.faults.clone());
+        }
         let workload = scenario.workload.as_ref().map(|w| {
             let pipelines = scenario.pipelines.iter().map(|p| p.spec.name.clone()).collect();
             let driver = WorkloadDriver::new(w, scenario.provided_services().into_iter().collect(), pipelines, &mut kernel);
@@ -231,6 +248,8 @@ impl<'s> Simulation<'s> {
             events: 0,
             sink: None,
             keep_choices: config.record_choices,
+            #[cfg(feature = "net-canonical")]
+            net,
         };
         sim.schedule_initial_events();
         sim
@@ -262,6 +281,8 @@ impl<'s> Simulation<'s> {
             }
         }
         self.schedule_authority_faults();
+        #[cfg(feature = "net-canonical")]
+        self.schedule_network();
         if self.workload.is_some() {
             self.schedule(Instant(0), Event::Workload);
         }
@@ -334,6 +355,10 @@ impl<'s> Simulation<'s> {
             Event::PipelineWake { pipeline, .. } => self.pipeline_input(pipeline, authority::Input::Wake),
             Event::PipelineDeadline { pipeline, .. } => self.pipeline_input(pipeline, authority::Input::Deadline),
             Event::AuthorityFault { fault } => self.authority_fault(fault as usize),
+            #[cfg(feature = "net-canonical")]
+            Event::Net { slot } => self.net_action(slot),
+            #[cfg(not(feature = "net-canonical"))]
+            Event::Net { .. } => {}
         }
         self.apply_lifecycle_crashes();
         self.deliver_pending_cancels();
@@ -729,6 +754,10 @@ impl<'s> Simulation<'s> {
             step_values: self.step_values,
             watch: self.watch.map(Watch::into_log),
             authority: self.kernel.authority_state().map(crate::report::AuthorityReport::of),
+            #[cfg(feature = "net-canonical")]
+            network: self.net.as_ref().map(|n| n.report()),
+            #[cfg(not(feature = "net-canonical"))]
+            network: None,
         };
         report.expectations = expect::evaluate(self.scenario, &report);
         report
@@ -759,6 +788,7 @@ fn describe_event(event: &Event, scenario: &Scenario) -> String {
         Event::PipelineWake { pipeline, .. } => format!("backoff of pipeline run {} ends", pipeline + 1),
         Event::PipelineDeadline { pipeline, .. } => format!("deadline of pipeline run {} reached", pipeline + 1),
         Event::AuthorityFault { fault } => format!("authority fault {fault}"),
+        Event::Net { slot } => format!("network action (slot {slot})"),
     }
 }
 

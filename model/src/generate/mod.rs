@@ -8,6 +8,9 @@
 //! and reach states a uniform mix rarely does. The subset chosen is part of the generated
 //! scenario (its fault rules and operation weights), hence part of any trace and shrinkable.
 //!
+//! The network ([`network`]: nodes, links, policy, budgets, link and node faults) is drawn after
+//! the authority parts.
+//!
 //! Every generated scenario validates: names are only drawn from tasks and services it created.
 //!
 //! The authority and resource parts ([`authority`]) are drawn last (so the kernel parts of a run
@@ -16,6 +19,7 @@
 //! cancellations, and authority faults; swarm mode switches each of them on or off per run.
 
 mod authority;
+mod network;
 
 use crate::bugs::PlantedBug;
 use crate::choices::Choices;
@@ -123,9 +127,11 @@ pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
         pipelines: Vec::new(),
         migrations: Vec::new(),
         bugs: config.bugs.clone(),
+        network: None,
         expect: Default::default(),
     };
     authority::generate(&mut g, config.swarm, &mut s);
+    network::generate(&mut g, config.swarm, &mut s);
     s
 }
 

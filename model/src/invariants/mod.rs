@@ -39,11 +39,20 @@
 //! | `pipeline.no_caps_from_cancelled_stage` | only a successful attempt adds capabilities ("Capability Safety on Cancellation") |
 //! | `storage.no_partial_commit` | a commit installs all of a transaction's writes or none, a rollback discards all, a crashed task's transaction never commits ("Transactions") |
 //! | `storage.versions_immutable` | a committed version never changes ("Old versions remain accessible") |
+//! | `net.policy_before_budget` | no packet operation is charged before its policy decision (`000_*`: "Policy evaluated before budget consumption") |
+//! | `net.denied_consumes_nothing` | a denied packet records nothing in the resource audit log and has no effect (`000_*`: "Policy gating") |
+//! | `net.packet_budget_exact` | an allowed packet that takes effect consumes exactly one `PacketCount` of its own identity (`000_*`) |
+//! | `net.no_delivery_across_partition` | no copy arrives over a link cut when it was sent or when it arrives (network fault plan) |
+//! | `net.stream_in_order_exactly_once` | per flow, the application gets payloads 0, 1, 2, … each once and unaltered |
+//! | `net.session_bound_to_identity` | a session is bound to the identity learnt at discovery (`001_*`: "identity binding") |
+//! | `net.no_session_with_unverified_peer` | a session is established only after the identity check passed, and data flows only on established sessions |
 //!
 //! The authority and resource invariants (from `policy.deterministic` on) are the domain layer's
 //! checkers (`policy::checks`, `derivation`, `budget::rules`, `cancellation`, `pipeline::checks`,
 //! `storage::checks`), fed by [`authority::AuthorityMonitors`] and reporting through this module's
 //! [`Checker`] (a [`RuleSink`]); a run that does not use those subsystems never creates them.
+//! The `net.*` invariants are the networking layer's [`crate::net::checks::NetMonitor`], fed
+//! with the `Observation::Net` events of a scenario with a `network`, event by event.
 
 mod authority;
 mod capability;
@@ -97,6 +106,13 @@ pub enum Invariant {
     PipelineNoCapsFromCancelledStage,
     StorageNoPartialCommit,
     StorageVersionsImmutable,
+    NetPolicyBeforeBudget,
+    NetDeniedConsumesNothing,
+    NetPacketBudgetExact,
+    NetNoDeliveryAcrossPartition,
+    NetStreamInOrderExactlyOnce,
+    NetSessionBoundToIdentity,
+    NetNoSessionWithUnverifiedPeer,
 }
 
 /// Stable ids of every invariant, in report order.
@@ -131,6 +147,13 @@ pub const ALL: &[&str] = &[
     "pipeline.no_caps_from_cancelled_stage",
     "storage.no_partial_commit",
     "storage.versions_immutable",
+    "net.policy_before_budget",
+    "net.denied_consumes_nothing",
+    "net.packet_budget_exact",
+    "net.no_delivery_across_partition",
+    "net.stream_in_order_exactly_once",
+    "net.session_bound_to_identity",
+    "net.no_session_with_unverified_peer",
 ];
 
 /// Every invariant, in report order (index = `Invariant as usize`).
@@ -167,6 +190,13 @@ const INVARIANTS: [Invariant; ALL.len()] = {
         PipelineNoCapsFromCancelledStage,
         StorageNoPartialCommit,
         StorageVersionsImmutable,
+        NetPolicyBeforeBudget,
+        NetDeniedConsumesNothing,
+        NetPacketBudgetExact,
+        NetNoDeliveryAcrossPartition,
+        NetStreamInOrderExactlyOnce,
+        NetSessionBoundToIdentity,
+        NetNoSessionWithUnverifiedPeer,
     ]
 };
 
@@ -289,7 +319,6 @@ impl BitSet {
 }
 
 /// Every monitor, with the check counts and violations of the run.
-#[derive(Default)]
 pub struct Monitors {
     counts: [u64; ALL.len()],
     situations: [u64; ALL.len()],
@@ -304,12 +333,38 @@ pub struct Monitors {
     authority: Option<alloc::boxed::Box<authority::AuthorityMonitors>>,
     /// Whether the run enforces budgets (every send and receive is then charged exactly once).
     budgets_on: bool,
+    /// The `net.*` monitor of a run with a network.
+    net: Option<alloc::boxed::Box<crate::net::checks::NetMonitor>>,
+}
+
+impl Default for Monitors {
+    fn default() -> Self {
+        Monitors {
+            counts: [0; ALL.len()],
+            violations: Vec::new(),
+            liveness: Liveness::default(),
+            messages: Default::default(),
+            caps: Default::default(),
+            identity: Default::default(),
+            registry: Default::default(),
+            lifecycle: BTreeMap::new(),
+            authority: None,
+            budgets_on: false,
+            net: None,
+        }
+    }
 }
 
 impl Monitors {
     /// The monitors of a run; `budgets_on` says whether it enforces budgets.
     pub fn for_run(budgets_on: bool) -> Self {
         Monitors { budgets_on, ..Monitors::default() }
+    }
+
+    /// Checks the `net.*` invariants of a network under the fault plan `plan`.
+    pub fn with_network(mut self, plan: crate::net::NetFaultPlan) -> Self {
+        self.net = Some(alloc::boxed::Box::new(crate::net::checks::NetMonitor::new(plan)));
+        self
     }
 
     /// Checks the observations of event number `event` (at `at`) against the kernel's final state.
@@ -352,6 +407,11 @@ impl Monitors {
                 O::FaultInjected(crate::observation::FaultKind::PolicySwap) => {
                     if let Some(a) = &mut self.authority {
                         a.policy_swapped();
+                    }
+                }
+                O::Net(e) => {
+                    if let Some(net) = &mut self.net {
+                        net.observe(e, &mut c);
                     }
                 }
                 O::ChannelCreated { .. } | O::MessageSent { .. } | O::MessageDropped { .. } | O::SendFailed { .. } | O::FaultInjected(_) | O::StepDone { .. } => {}

@@ -33,9 +33,11 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 mod authority;
+mod network;
 mod validate;
 
 pub use authority::*;
+pub use network::*;
 
 /// Most supervisors above any task: a top-level task is at level 0, a supervisor's child one level
 /// below its supervisor. Scenario files, text traces and binary traces all accept this depth and
@@ -87,6 +89,9 @@ pub struct Scenario {
     /// Planted bugs to switch on.
     #[serde(default)]
     pub bugs: Vec<PlantedBug>,
+    /// Networked nodes in the same run (seeds `000_*`, `001_*`): see [`Network`].
+    #[serde(default)]
+    pub network: Option<Network>,
     #[serde(default)]
     pub expect: Expectations,
 }
@@ -513,6 +518,8 @@ pub struct Expectations {
     pub pipelines: Vec<PipelineExpectation>,
     /// Committed versions of labelled storage objects.
     pub storage: Vec<StorageExpectation>,
+    /// Network counters of named nodes at the end of the run.
+    pub network: Vec<NetExpectation>,
     /// How often message-fault rules fired with effect (and, optionally, were evaluated).
     pub rules: Vec<RuleExpectation>,
 }
@@ -817,7 +824,18 @@ impl Scenario {
         self.validate_workload()?;
         self.validate_faults(&known.tasks, &services)?;
         validate::authority(self, &known)?;
+        self.validate_network()?;
         validate::expectations(self, &known)
+    }
+
+    fn validate_network(&self) -> Result<(), ScenarioError> {
+        if let Some(n) = &self.network {
+            if cfg!(not(feature = "net-canonical")) {
+                return Err(err("network", "a `network` of soft-bus nodes needs the canonical networking path (this build has `net-bringup-lite`)", None));
+            }
+            n.validate()?;
+        }
+        Network::validate_expectations(self.network.as_ref(), &self.expect.network)
     }
 
     fn validate_tasks(&self) -> Result<BTreeSet<String>, ScenarioError> {

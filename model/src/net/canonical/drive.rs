@@ -1,6 +1,7 @@
-//! A minimal N-node event loop over the canonical path: the stand-in the tests use, and the
-//! reference for wiring networking into the engine (each [`Action`] here becomes an event
-//! there).
+//! N nodes of the canonical path: [`NetNodes`], which the engine drives from its one event queue
+//! and its one choice stream in a scenario run (each [`Action`] is an `Event::Net` there, see
+//! `engine/net.rs`), and [`NetWorld`], the same nodes driven by a small queue of their own for the
+//! domain layer's tests.
 //!
 //! Every node has its own simulated kernel's share of the model — a [`ResourceLedger`], the
 //! soft-bus's and the application's identities — plus a [`Netstack`], a [`SoftBus`] and a small
@@ -51,6 +52,8 @@ pub struct NetRunConfig {
     pub policy: NetworkPolicySpec,
     /// A `PacketCount` limit for every node's soft-bus identity (`None` = unlimited).
     pub softbus_packet_budget: Option<u64>,
+    /// Per node (by index), a `PacketCount` limit that replaces `softbus_packet_budget`.
+    pub node_packet_budgets: Vec<Option<u64>>,
     /// Payloads each application sends each peer once a session with it is up.
     pub messages_per_peer: u32,
     /// Streams the payloads are spread over (round-robin; 0 counts as 1).
@@ -102,16 +105,251 @@ struct NodeSlot {
     state: Option<NodeState>,
 }
 
-/// N nodes, one wire, one queue, one choice stream.
+/// The nodes, the wire and the configuration: everything of a network run except the queue, the
+/// clock and the choices, which belong to whoever drives it ([`NetWorld`] here, the engine's one
+/// event loop in a scenario run). Each [`NetNodes::act`] leaves the actions it schedules in
+/// [`NetNodes::take_scheduled`] and the events it records in [`NetNodes::take_recorded`], in order.
+pub struct NetNodes {
+    wire: Wire,
+    nodes: Vec<NodeSlot>,
+    config: NetRunConfig,
+    bugs: BugSet,
+    scheduled: Vec<(Instant, Action)>,
+    recorded: Vec<NetEvent>,
+}
+
+impl NetNodes {
+    /// The nodes of `topology` under the network faults of `plan`, none started yet.
+    pub fn new(topology: Topology, plan: NetFaultPlan, config: NetRunConfig) -> Result<Self, String> {
+        let bugs = BugSet::from_list(&config.bugs);
+        plan.validate(topology.len())?;
+        let wire = Wire::with_bugs(topology, plan, bugs)?;
+        if let Some((n, _)) = config.impostors.iter().find(|(n, _)| n.index() >= wire.topology().len()) {
+            return Err(format!("impostor {n} does not exist"));
+        }
+        let nodes = (0..wire.topology().len()).map(|_| NodeSlot { incarnation: 0, state: None }).collect();
+        Ok(NetNodes { wire, nodes, config, bugs, scheduled: Vec::new(), recorded: Vec::new() })
+    }
+
+    /// The first actions of a run, in order: every node starts at time 0, then the plan's crashes
+    /// and restarts in time order.
+    pub fn initial_actions(&self) -> Vec<(Instant, Action)> {
+        let mut out: Vec<(Instant, Action)> = (0..self.nodes.len()).map(|i| (Instant(0), Action::Start(NodeId(i as u32)))).collect();
+        for (at, node, change) in self.wire.plan().node_schedule() {
+            out.push((Instant(at), if change == NodeChange::Crash { Action::Crash(node) } else { Action::Restart(node) }));
+        }
+        out
+    }
+
+    /// The actions scheduled since the last call, in the order they were scheduled.
+    pub fn take_scheduled(&mut self) -> alloc::vec::Drain<'_, (Instant, Action)> {
+        self.scheduled.drain(..)
+    }
+
+    /// The events recorded since the last call, in order.
+    pub fn take_recorded(&mut self) -> alloc::vec::Drain<'_, NetEvent> {
+        self.recorded.drain(..)
+    }
+
+    pub fn wire(&self) -> &Wire {
+        &self.wire
+    }
+
+    pub fn config(&self) -> &NetRunConfig {
+        &self.config
+    }
+
+    /// How many nodes there are.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The incarnation of a node (0 until its first restart).
+    pub fn incarnation(&self, node: NodeId) -> u32 {
+        self.nodes[node.index()].incarnation
+    }
+
+    /// The application of a live node.
+    pub fn app(&self, node: NodeId) -> Option<&App> {
+        self.nodes[node.index()].state.as_ref().map(|s| &s.app)
+    }
+
+    /// The ledger of a live node.
+    pub fn ledger(&self, node: NodeId) -> Option<&ResourceLedger> {
+        self.nodes[node.index()].state.as_ref().map(|s| &s.ledger)
+    }
+
+    /// The soft-bus of a live node.
+    pub fn softbus(&self, node: NodeId) -> Option<&SoftBus> {
+        self.nodes[node.index()].state.as_ref().map(|s| &s.softbus)
+    }
+
+    /// The netstack of a live node.
+    pub fn netstack(&self, node: NodeId) -> Option<&Netstack> {
+        self.nodes[node.index()].state.as_ref().map(|s| &s.netstack)
+    }
+
+    /// The soft-bus identity of a live node (the one its packets are charged to).
+    pub fn softbus_identity(&self, node: NodeId) -> Option<ExecutionId> {
+        self.nodes[node.index()].state.as_ref().map(|s| s.softbus_exec)
+    }
+
+    /// The application of `node` sends `payload` on `stream` of its session with the node at
+    /// `peer`; an error says why it could not (the node is down, no session is up, the soft-bus
+    /// refused).
+    pub fn app_send(&mut self, now: Instant, choices: &mut Choices, node: NodeId, peer: Ipv4Address, stream: u32, payload: Vec<u8>) -> Result<(), String> {
+        let Some(state) = self.nodes[node.index()].state.as_mut() else { return Err(format!("{node} is down")) };
+        let Some((session, _)) = state.softbus.sessions().find(|(_, p)| *p == peer) else { return Err(format!("{node} has no session with {peer}")) };
+        let mut out = Vec::new();
+        let sent = state.softbus.send(now, session, stream, payload, &mut out);
+        if sent.is_err() {
+            state.app.send_errors += 1;
+        }
+        self.pump(now, choices, node, out);
+        sent.map_err(|e| format!("{e:?}"))
+    }
+
+    /// Carries out one action at `now`.
+    pub fn act(&mut self, now: Instant, choices: &mut Choices, action: Action) {
+        match action {
+            Action::Start(node) => self.boot(now, choices, node, false),
+            Action::Restart(node) => self.boot(now, choices, node, true),
+            Action::Crash(node) => {
+                self.nodes[node.index()].state = None;
+                self.recorded.push(NetEvent::NodeCrashed { node });
+            }
+            Action::Arrival(delivery, packet) => {
+                self.wire.arrived(&delivery);
+                self.flush(delivery.to);
+                let node = delivery.to;
+                let Some(state) = self.nodes[node.index()].state.as_mut() else { return };
+                state.netstack.deliver_from_wire(packet);
+                self.pump(now, choices, node, Vec::new());
+            }
+            Action::Timer { node, incarnation, timer } => {
+                let slot = &mut self.nodes[node.index()];
+                if slot.incarnation != incarnation {
+                    return;
+                }
+                let Some(state) = slot.state.as_mut() else { return };
+                let mut out = Vec::new();
+                state.softbus.on_timer(now, timer, &mut out);
+                self.pump(now, choices, node, out);
+            }
+        }
+    }
+
+    /// A node (re)starts: a fresh kernel share, netstack, soft-bus and application.
+    fn boot(&mut self, now: Instant, choices: &mut Choices, node: NodeId, restarting: bool) {
+        let slot = &mut self.nodes[node.index()];
+        if restarting {
+            slot.incarnation += 1;
+        }
+        let incarnation = slot.incarnation;
+        let spec = self.wire.topology().node(node).clone();
+        let (softbus_exec, app_exec) = (ExecutionId(1 + 2 * u64::from(incarnation)), ExecutionId(2 + 2 * u64::from(incarnation)));
+        let mut ledger = ResourceLedger::with_bugs(self.bugs);
+        let limit = self.config.node_packet_budgets.get(node.index()).copied().flatten().or(self.config.softbus_packet_budget);
+        let budget = limit.map(|n| ResourceBudget::unlimited().with_packet_count(PacketCount::new(n)));
+        ledger.attach(softbus_exec, None, budget).expect("a root identity inherits nothing");
+        ledger.attach(app_exec, None, None).expect("a root identity inherits nothing");
+        let mut netstack = Netstack::new(spec.address, NetworkInterfaceId(node.0.into()), self.config.policy.build(), self.bugs);
+        let cfg = self.config.softbus;
+        let bind = |n: &mut Netstack, ledger: &mut ResourceLedger, port, protocol| match n.handle(softbus_exec, SocketRequest::Bind { port, protocol }, ledger) {
+            SocketResponse::Bound { socket, .. } => socket,
+            other => unreachable!("a fresh netstack binds the soft-bus's port: {other:?}"),
+        };
+        let discovery_socket = bind(&mut netstack, &mut ledger, cfg.discovery_port, PacketProtocol::Udp);
+        let session_socket = bind(&mut netstack, &mut ledger, cfg.session_port, PacketProtocol::Tcp);
+        let mut softbus = SoftBus::new(cfg, spec.address, spec.device, incarnation, self.bugs);
+        if let Some((_, claimed)) = self.config.impostors.iter().find(|(n, _)| *n == node) {
+            softbus = softbus.announcing_as(*claimed);
+        }
+        slot.state = Some(NodeState { ledger, softbus_exec, netstack, softbus, discovery_socket, session_socket, app: App::default() });
+        if restarting {
+            self.recorded.push(NetEvent::NodeRestarted { node, incarnation });
+        }
+        let mut out = Vec::new();
+        self.nodes[node.index()].state.as_mut().expect("just booted").softbus.start(now, &mut out);
+        self.pump(now, choices, node, out);
+    }
+
+    /// Carries out a node's outputs, transmits, receives — until nothing is left.
+    fn pump(&mut self, now: Instant, choices: &mut Choices, node: NodeId, mut out: Vec<BusOutput>) {
+        let mut deliveries = Vec::new();
+        loop {
+            self.carry_out(now, node, &mut out);
+            let Some(state) = self.nodes[node.index()].state.as_mut() else { return };
+            for packet in state.netstack.take_transmitted() {
+                self.wire.transmit(node, packet.destination.address, now, choices, &mut deliveries);
+                for d in deliveries.drain(..) {
+                    self.scheduled.push((d.at, Action::Arrival(d, packet.clone())));
+                }
+            }
+            state.netstack.poll(&mut state.ledger);
+            for socket in [state.discovery_socket, state.session_socket] {
+                while let SocketResponse::Datagram(Some(d)) = state.netstack.handle(state.softbus_exec, SocketRequest::Recv { socket }, &mut state.ledger) {
+                    state.softbus.on_datagram(now, d.from, &d.payload, &mut out);
+                }
+            }
+            self.flush(node);
+            if out.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// The soft-bus's outputs, in order (the application's sends append more).
+    fn carry_out(&mut self, now: Instant, node: NodeId, out: &mut Vec<BusOutput>) {
+        let incarnation = self.nodes[node.index()].incarnation;
+        let mut i = 0;
+        while i < out.len() {
+            let output = out[i].clone();
+            i += 1;
+            let Some(state) = self.nodes[node.index()].state.as_mut() else { return };
+            match output {
+                BusOutput::Send { from_port, to, payload, .. } => {
+                    let socket = if from_port == self.config.softbus.discovery_port { state.discovery_socket } else { state.session_socket };
+                    let _ = state.netstack.handle(state.softbus_exec, SocketRequest::SendTo { socket, to, payload }, &mut state.ledger);
+                }
+                BusOutput::SetTimer { at, timer } => self.scheduled.push((at, Action::Timer { node, incarnation, timer })),
+                BusOutput::App(notice) => {
+                    let mut more = Vec::new();
+                    app_notice(state, notice, &self.config, now, &mut more);
+                    out.extend(more);
+                }
+            }
+        }
+        out.clear();
+    }
+
+    /// Records the events a node's services and the wire produced, in order.
+    fn flush(&mut self, node: NodeId) {
+        if let Some(state) = self.nodes[node.index()].state.as_mut() {
+            self.recorded.extend(state.netstack.take_events().into_iter().map(|event| NetEvent::Packet { node, event }));
+        }
+        self.recorded.extend(self.wire.take_events().into_iter().map(NetEvent::Wire));
+        if let Some(state) = self.nodes[node.index()].state.as_mut() {
+            self.recorded.extend(state.softbus.take_events().into_iter().map(|e| match e {
+                BusEvent::Discovery(event) => NetEvent::Discovery { node, event },
+                BusEvent::Session(event) => NetEvent::Session { node, event },
+            }));
+        }
+    }
+}
+
+/// N nodes, one wire, one queue, one choice stream: [`NetNodes`] driven by a queue of its own
+/// (the engine drives the same nodes from its event queue in a scenario run).
 pub struct NetWorld {
     now: Instant,
     queue: BTreeMap<(Instant, u64), Action>,
     seq: u64,
-    wire: Wire,
     choices: Choices,
-    nodes: Vec<NodeSlot>,
-    config: NetRunConfig,
-    bugs: BugSet,
+    net: NetNodes,
     events: Vec<NetEvent>,
     monitor: NetMonitor,
     rules: RuleLog,
@@ -122,20 +360,11 @@ pub struct NetWorld {
 impl NetWorld {
     /// A world over `topology` with the network faults of `plan`; every node starts at time 0.
     pub fn new(topology: Topology, plan: NetFaultPlan, config: NetRunConfig, choices: Choices) -> Result<Self, String> {
-        let bugs = BugSet::from_list(&config.bugs);
         let monitor = NetMonitor::new(plan.clone());
-        let schedule = plan.node_schedule();
-        let wire = Wire::with_bugs(topology, plan, bugs)?;
-        if let Some((n, _)) = config.impostors.iter().find(|(n, _)| n.index() >= wire.topology().len()) {
-            return Err(format!("impostor {n} does not exist"));
-        }
-        let nodes = (0..wire.topology().len()).map(|_| NodeSlot { incarnation: 0, state: None }).collect();
-        let mut world = NetWorld { now: Instant(0), queue: BTreeMap::new(), seq: 0, wire, choices, nodes, config, bugs, events: Vec::new(), monitor, rules: RuleLog::default(), hash: TraceHasher::default(), executed: 0 };
-        for i in 0..world.nodes.len() {
-            world.schedule(Instant(0), Action::Start(NodeId(i as u32)));
-        }
-        for (at, node, change) in schedule {
-            world.schedule(Instant(at), if change == NodeChange::Crash { Action::Crash(node) } else { Action::Restart(node) });
+        let net = NetNodes::new(topology, plan, config)?;
+        let mut world = NetWorld { now: Instant(0), queue: BTreeMap::new(), seq: 0, choices, net, events: Vec::new(), monitor, rules: RuleLog::default(), hash: TraceHasher::default(), executed: 0 };
+        for (at, action) in world.net.initial_actions() {
+            world.schedule(at, action);
         }
         Ok(world)
     }
@@ -150,7 +379,17 @@ impl NetWorld {
             let ((at, _), action) = entry.remove_entry();
             self.now = at;
             self.executed += 1;
-            self.act(action);
+            self.net.act(at, &mut self.choices, action);
+            let scheduled: Vec<(Instant, Action)> = self.net.take_scheduled().collect();
+            for (at, action) in scheduled {
+                self.schedule(at, action);
+            }
+            let recorded: Vec<NetEvent> = self.net.take_recorded().collect();
+            for event in recorded {
+                self.monitor.observe(&event, &mut self.rules);
+                event.fold(&mut self.hash);
+                self.events.push(event);
+            }
         }
         self.now = self.now.max(until);
         self.executed - start
@@ -180,32 +419,32 @@ impl NetWorld {
     }
 
     pub fn wire(&self) -> &Wire {
-        &self.wire
+        self.net.wire()
     }
 
     /// The application of a live node.
     pub fn app(&self, node: NodeId) -> Option<&App> {
-        self.nodes[node.index()].state.as_ref().map(|s| &s.app)
+        self.net.app(node)
     }
 
     /// The ledger of a live node.
     pub fn ledger(&self, node: NodeId) -> Option<&ResourceLedger> {
-        self.nodes[node.index()].state.as_ref().map(|s| &s.ledger)
+        self.net.ledger(node)
     }
 
     /// The soft-bus of a live node.
     pub fn softbus(&self, node: NodeId) -> Option<&SoftBus> {
-        self.nodes[node.index()].state.as_ref().map(|s| &s.softbus)
+        self.net.softbus(node)
     }
 
     /// The netstack of a live node.
     pub fn netstack(&self, node: NodeId) -> Option<&Netstack> {
-        self.nodes[node.index()].state.as_ref().map(|s| &s.netstack)
+        self.net.netstack(node)
     }
 
     /// The soft-bus identity of a live node (the one its packets are charged to).
     pub fn softbus_identity(&self, node: NodeId) -> Option<ExecutionId> {
-        self.nodes[node.index()].state.as_ref().map(|s| s.softbus_exec)
+        self.net.softbus_identity(node)
     }
 
     /// The payload number `index` that `from`'s application sends `to`.
@@ -216,148 +455,6 @@ impl NetWorld {
     fn schedule(&mut self, at: Instant, action: Action) {
         self.queue.insert((at, self.seq), action);
         self.seq += 1;
-    }
-
-    fn act(&mut self, action: Action) {
-        match action {
-            Action::Start(node) => self.boot(node, false),
-            Action::Restart(node) => self.boot(node, true),
-            Action::Crash(node) => {
-                self.nodes[node.index()].state = None;
-                self.record(NetEvent::NodeCrashed { node });
-            }
-            Action::Arrival(delivery, packet) => {
-                self.wire.arrived(&delivery);
-                self.flush(delivery.to);
-                let node = delivery.to;
-                let Some(state) = self.nodes[node.index()].state.as_mut() else { return };
-                state.netstack.deliver_from_wire(packet);
-                self.pump(node, Vec::new());
-            }
-            Action::Timer { node, incarnation, timer } => {
-                let slot = &mut self.nodes[node.index()];
-                if slot.incarnation != incarnation {
-                    return;
-                }
-                let Some(state) = slot.state.as_mut() else { return };
-                let mut out = Vec::new();
-                state.softbus.on_timer(self.now, timer, &mut out);
-                self.pump(node, out);
-            }
-        }
-    }
-
-    /// A node (re)starts: a fresh kernel share, netstack, soft-bus and application.
-    fn boot(&mut self, node: NodeId, restarting: bool) {
-        let slot = &mut self.nodes[node.index()];
-        if restarting {
-            slot.incarnation += 1;
-        }
-        let incarnation = slot.incarnation;
-        let spec = self.wire.topology().node(node).clone();
-        let (softbus_exec, app_exec) = (ExecutionId(1 + 2 * u64::from(incarnation)), ExecutionId(2 + 2 * u64::from(incarnation)));
-        let mut ledger = ResourceLedger::with_bugs(self.bugs);
-        let budget = self.config.softbus_packet_budget.map(|n| ResourceBudget::unlimited().with_packet_count(PacketCount::new(n)));
-        ledger.attach(softbus_exec, None, budget).expect("a root identity inherits nothing");
-        ledger.attach(app_exec, None, None).expect("a root identity inherits nothing");
-        let mut netstack = Netstack::new(spec.address, NetworkInterfaceId(node.0.into()), self.config.policy.build(), self.bugs);
-        let cfg = self.config.softbus;
-        let bind = |n: &mut Netstack, ledger: &mut ResourceLedger, port, protocol| match n.handle(softbus_exec, SocketRequest::Bind { port, protocol }, ledger) {
-            SocketResponse::Bound { socket, .. } => socket,
-            other => unreachable!("a fresh netstack binds the soft-bus's port: {other:?}"),
-        };
-        let discovery_socket = bind(&mut netstack, &mut ledger, cfg.discovery_port, PacketProtocol::Udp);
-        let session_socket = bind(&mut netstack, &mut ledger, cfg.session_port, PacketProtocol::Tcp);
-        let mut softbus = SoftBus::new(cfg, spec.address, spec.device, incarnation, self.bugs);
-        if let Some((_, claimed)) = self.config.impostors.iter().find(|(n, _)| *n == node) {
-            softbus = softbus.announcing_as(*claimed);
-        }
-        slot.state = Some(NodeState { ledger, softbus_exec, netstack, softbus, discovery_socket, session_socket, app: App::default() });
-        if restarting {
-            self.record(NetEvent::NodeRestarted { node, incarnation });
-        }
-        let mut out = Vec::new();
-        self.nodes[node.index()].state.as_mut().expect("just booted").softbus.start(self.now, &mut out);
-        self.pump(node, out);
-    }
-
-    /// Carries out a node's outputs, transmits, receives — until nothing is left.
-    fn pump(&mut self, node: NodeId, mut out: Vec<BusOutput>) {
-        let mut deliveries = Vec::new();
-        loop {
-            self.carry_out(node, &mut out);
-            let now = self.now;
-            let Some(state) = self.nodes[node.index()].state.as_mut() else { return };
-            for packet in state.netstack.take_transmitted() {
-                self.wire.transmit(node, packet.destination.address, now, &mut self.choices, &mut deliveries);
-                for d in deliveries.drain(..) {
-                    self.queue.insert((d.at, self.seq), Action::Arrival(d, packet.clone()));
-                    self.seq += 1;
-                }
-            }
-            state.netstack.poll(&mut state.ledger);
-            for socket in [state.discovery_socket, state.session_socket] {
-                while let SocketResponse::Datagram(Some(d)) = state.netstack.handle(state.softbus_exec, SocketRequest::Recv { socket }, &mut state.ledger) {
-                    state.softbus.on_datagram(now, d.from, &d.payload, &mut out);
-                }
-            }
-            self.flush(node);
-            if out.is_empty() {
-                return;
-            }
-        }
-    }
-
-    /// The soft-bus's outputs, in order (the application's sends append more).
-    fn carry_out(&mut self, node: NodeId, out: &mut Vec<BusOutput>) {
-        let now = self.now;
-        let incarnation = self.nodes[node.index()].incarnation;
-        let mut i = 0;
-        while i < out.len() {
-            let output = out[i].clone();
-            i += 1;
-            let Some(state) = self.nodes[node.index()].state.as_mut() else { return };
-            match output {
-                BusOutput::Send { from_port, to, payload, .. } => {
-                    let socket = if from_port == self.config.softbus.discovery_port { state.discovery_socket } else { state.session_socket };
-                    let _ = state.netstack.handle(state.softbus_exec, SocketRequest::SendTo { socket, to, payload }, &mut state.ledger);
-                }
-                BusOutput::SetTimer { at, timer } => {
-                    self.queue.insert((at, self.seq), Action::Timer { node, incarnation, timer });
-                    self.seq += 1;
-                }
-                BusOutput::App(notice) => {
-                    let mut more = Vec::new();
-                    app_notice(state, notice, &self.config, now, &mut more);
-                    out.extend(more);
-                }
-            }
-        }
-        out.clear();
-    }
-
-    /// Records the events a node's services and the wire produced, in order.
-    fn flush(&mut self, node: NodeId) {
-        let mut batch = Vec::new();
-        if let Some(state) = self.nodes[node.index()].state.as_mut() {
-            batch.extend(state.netstack.take_events().into_iter().map(|event| NetEvent::Packet { node, event }));
-        }
-        batch.extend(self.wire.take_events().into_iter().map(NetEvent::Wire));
-        if let Some(state) = self.nodes[node.index()].state.as_mut() {
-            batch.extend(state.softbus.take_events().into_iter().map(|e| match e {
-                BusEvent::Discovery(event) => NetEvent::Discovery { node, event },
-                BusEvent::Session(event) => NetEvent::Session { node, event },
-            }));
-        }
-        for e in batch {
-            self.record(e);
-        }
-    }
-
-    fn record(&mut self, event: NetEvent) {
-        self.monitor.observe(&event, &mut self.rules);
-        event.fold(&mut self.hash);
-        self.events.push(event);
     }
 }
 
