@@ -341,6 +341,7 @@ impl Default for Monitors {
     fn default() -> Self {
         Monitors {
             counts: [0; ALL.len()],
+            situations: [0; ALL.len()],
             violations: Vec::new(),
             liveness: Liveness::default(),
             messages: Default::default(),

@@ -8,8 +8,8 @@
 use crate::observation::Observation;
 use alloc::vec::Vec;
 
-/// Observation kinds in declaration order (bits 0..26).
-const OBSERVATIONS: [&str; 26] = [
+/// Observation kinds in declaration order (bits 0..27).
+const OBSERVATIONS: [&str; 27] = [
     "TaskSpawned",
     "TaskExited",
     "ExitNotified",
@@ -36,6 +36,7 @@ const OBSERVATIONS: [&str; 26] = [
     "Pipeline",
     "Storage",
     "Cancellation",
+    "Net",
 ];
 
 /// Audit records by kind (bits 32..40), in `AuditKind::ALL` order.
@@ -107,6 +108,7 @@ fn variant_index(obs: &Observation) -> u32 {
         O::Pipeline(_) => 23,
         O::Storage(_) => 24,
         O::Cancellation(_) => 25,
+        O::Net(_) => 26,
     }
 }
 
