@@ -86,6 +86,53 @@ pub enum Observation {
     Storage(Box<StorageEvent>),
     /// A cancellation source was cancelled.
     Cancellation(Box<CancellationEvent>),
+    /// A record of the workspace, its focus manager, its input service or an editor.
+    Interactive(Box<InteractiveRecord>),
+}
+
+/// One audit record of the interactive layer (`kernel::Interactive`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InteractiveRecord {
+    Focus(crate::focus::FocusEvent),
+    Input(crate::input::InputAuditEvent),
+    Workspace(crate::workspace::WorkspaceEvent),
+    Editor { component: crate::workspace::ComponentId, event: crate::editor::EditorEvent },
+}
+
+impl InteractiveRecord {
+    /// The subsystem a violation found while checking the record is attributed to.
+    pub fn subsystem(&self) -> &'static str {
+        match self {
+            InteractiveRecord::Focus(_) => "focus",
+            InteractiveRecord::Input(_) => "input",
+            InteractiveRecord::Workspace(_) => "workspace",
+            InteractiveRecord::Editor { .. } => "editor",
+        }
+    }
+}
+
+impl Fold for InteractiveRecord {
+    /// Tags are stable; new variants take new tags.
+    fn fold(&self, h: &mut crate::trace_hash::TraceHasher) {
+        match self {
+            InteractiveRecord::Focus(e) => {
+                h.tag(0, 0);
+                e.fold(h);
+            }
+            InteractiveRecord::Input(e) => {
+                h.tag(1, 0);
+                e.fold(h);
+            }
+            InteractiveRecord::Workspace(e) => {
+                h.tag(2, 0);
+                e.fold(h);
+            }
+            InteractiveRecord::Editor { component, event } => {
+                h.tag(3, component.0);
+                event.fold(h);
+            }
+        }
+    }
 }
 
 impl Observation {
@@ -119,6 +166,7 @@ impl Observation {
             Observation::Pipeline(_) => "pipeline",
             Observation::Storage(_) => "storage",
             Observation::Cancellation(_) => "cancellation",
+            Observation::Interactive(r) => r.subsystem(),
         }
     }
 }
@@ -238,6 +286,10 @@ impl Fold for Observation {
             O::Cancellation(e) => {
                 h.tag(25, 0);
                 e.fold(h);
+            }
+            O::Interactive(r) => {
+                h.tag(26, 0);
+                r.fold(h);
             }
         }
     }

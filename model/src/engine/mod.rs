@@ -29,6 +29,7 @@
 //! `expect::evaluate` reads them after the run.
 
 mod authority;
+mod interactive;
 
 use crate::behaviour::{BlockedReceive, Ctx, Next, TaskBehaviour};
 use crate::capability::{AuditKind, InvalidUseReason};
@@ -110,6 +111,10 @@ pub enum Event {
     PipelineDeadline { pipeline: u32, generation: u32 },
     /// A timed authority fault (budget squeeze, policy swap) of the plan.
     AuthorityFault { fault: u32 },
+    /// The workspace starts: declared components launch, keys are scheduled.
+    WorkspaceStart,
+    /// Key number `key` of the run's input arrives.
+    Key { key: u32 },
 }
 
 impl Fold for Event {
@@ -125,6 +130,8 @@ impl Fold for Event {
             Event::PipelineWake { pipeline, generation } => h.tag(7, (u64::from(pipeline) << 32) ^ u64::from(generation)),
             Event::PipelineDeadline { pipeline, generation } => h.tag(8, (u64::from(pipeline) << 32) ^ u64::from(generation)),
             Event::AuthorityFault { fault } => h.tag(9, u64::from(fault)),
+            Event::WorkspaceStart => h.tag(10, 0),
+            Event::Key { key } => h.tag(11, u64::from(key)),
         }
     }
 }
@@ -253,6 +260,9 @@ impl<'s> Simulation<'s> {
         for (i, t) in s.tasks.iter().enumerate() {
             self.schedule(Instant(t.start_ns), Event::Spawn { task: i as u32 });
         }
+        if s.workspace.is_some() {
+            self.schedule(Instant(0), Event::WorkspaceStart);
+        }
         for (i, step) in s.steps.iter().enumerate() {
             self.schedule(Instant(step.at_ns), Event::Step { index: i as u32 });
         }
@@ -334,6 +344,8 @@ impl<'s> Simulation<'s> {
             Event::PipelineWake { pipeline, .. } => self.pipeline_input(pipeline, authority::Input::Wake),
             Event::PipelineDeadline { pipeline, .. } => self.pipeline_input(pipeline, authority::Input::Deadline),
             Event::AuthorityFault { fault } => self.authority_fault(fault as usize),
+            Event::WorkspaceStart => self.start_workspace(),
+            Event::Key { key } => self.kernel.key_event(key as usize),
         }
         self.apply_lifecycle_crashes();
         self.deliver_pending_cancels();
@@ -643,6 +655,16 @@ impl<'s> Simulation<'s> {
                 self.step_values[index as usize] = StepValue::Validity(validity);
                 validity.map_err(|_| KernelError::InvalidCapability)?;
             }
+            StepOp::Launch { .. }
+            | StepOp::RequestFocus { .. }
+            | StepOp::ReleaseFocus { .. }
+            | StepOp::NextComponent
+            | StepOp::PrevComponent
+            | StepOp::Close { .. }
+            | StepOp::Status { .. }
+            | StepOp::Revoke { .. }
+            | StepOp::Unsubscribe { .. }
+            | StepOp::Subscribe { .. } => self.workspace_step(op).unwrap_or(Ok(()))?,
         }
         Ok(Done::Now)
     }
@@ -727,6 +749,7 @@ impl<'s> Simulation<'s> {
             step_values: self.step_values,
             watch: self.watch.map(Watch::into_log),
             authority: self.kernel.authority_state().map(crate::report::AuthorityReport::of),
+            interactive: self.kernel.interactive().map(crate::report::InteractiveReport::of),
         };
         report.expectations = expect::evaluate(self.scenario, &report);
         report
@@ -757,6 +780,8 @@ fn describe_event(event: &Event, scenario: &Scenario) -> String {
         Event::PipelineWake { pipeline, .. } => format!("backoff of pipeline run {} ends", pipeline + 1),
         Event::PipelineDeadline { pipeline, .. } => format!("deadline of pipeline run {} reached", pipeline + 1),
         Event::AuthorityFault { fault } => format!("authority fault {fault}"),
+        Event::WorkspaceStart => String::from("workspace starts"),
+        Event::Key { key } => format!("key {key} arrives"),
     }
 }
 

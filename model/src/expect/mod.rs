@@ -5,10 +5,12 @@
 //! One [`ExpectationResult`] per expectation, in this order: the verdict, each step's own
 //! `expect` (in step order), then `expect.steps`, `audit`, `counters`, `task_counters`,
 //! `service_counters`, `occurrences`, `order`, `timing`, then the authority and resource
-//! expectations ([`authority`]): `resources`, `usage`, `policy`, `pipelines`, `storage`. Each names its path in the scenario
+//! expectations ([`authority`]): `resources`, `usage`, `policy`, `pipelines`, `storage`, then the
+//! interactive ones ([`interactive`]): the focus trail, the workspace trail, each view. Each names its path in the scenario
 //! (which the loader turns into a line) and, when unmet, the events nearest to what was expected.
 
 mod authority;
+mod interactive;
 
 use crate::capability::AuditRecord;
 use crate::names::Symbol;
@@ -63,6 +65,7 @@ pub fn evaluate(scenario: &Scenario, report: &RunReport) -> Vec<ExpectationResul
         out.push(ev.timing(t, format!("expect.timing[{j}]")));
     }
     ev.authority(&mut out);
+    ev.interactive(&mut out);
     out
 }
 

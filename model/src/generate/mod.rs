@@ -122,6 +122,7 @@ pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
         policy: None,
         pipelines: Vec::new(),
         migrations: Vec::new(),
+        workspace: None,
         bugs: config.bugs.clone(),
         expect: Default::default(),
     };

@@ -39,15 +39,28 @@
 //! | `pipeline.no_caps_from_cancelled_stage` | only a successful attempt adds capabilities ("Capability Safety on Cancellation") |
 //! | `storage.no_partial_commit` | a commit installs all of a transaction's writes or none, a rollback discards all, a crashed task's transaction never commits ("Transactions") |
 //! | `storage.versions_immutable` | a committed version never changes ("Old versions remain accessible") |
+//! | `input.only_focused_receives` | a key is delivered only to the subscription that has focus ("Routing Events") |
+//! | `input.revoked_receives_nothing` | nothing is delivered to a revoked or removed subscription ("Revoking Subscription") |
+//! | `input.delivery_consumes_budget` | each delivery moves the subscriber's `MessageCount` usage up by exactly one |
+//! | `focus.stack_consistent` | the focus stack is what its audit trail says: requests push, releases pop and return focus to the one below |
+//! | `focus.policy_gated` | a focus grant was allowed by the policy (`OnInputFocusRequest`); `Deny` and `Require` refuse |
+//! | `workspace.closed_component_unfocused` | a component is unfocused before it terminates and never focused after (Phase 16, "On component exit") |
+//! | `workspace.component_within_budget` | a component receives keys only while running and within its budget; exhaustion terminates it (Phase 16, "Budget Enforcement") |
+//! | `editor.save_creates_version` | every save creates a new, committed version holding the saved content (Phase 15, "Save Semantics") |
+//! | `editor.no_silent_loss` | unsaved content is discarded only by `:q!` (Phase 15, ":q — Quit (blocked if dirty)") |
 //!
 //! The authority and resource invariants (from `policy.deterministic` on) are the domain layer's
 //! checkers (`policy::checks`, `derivation`, `budget::rules`, `cancellation`, `pipeline::checks`,
 //! `storage::checks`), fed by [`authority::AuthorityMonitors`] and reporting through this module's
 //! [`Checker`] (a [`RuleSink`]); a run that does not use those subsystems never creates them.
+//! The interactive invariants (from `input.only_focused_receives` on) are the checkers of
+//! `input::checks`, `focus::checks`, `workspace::checks` and `editor::checks`, fed the workspace's
+//! records by [`interactive::InteractiveMonitors`] in the same way.
 
 mod authority;
 mod capability;
 mod identity;
+mod interactive;
 mod messaging;
 mod registry;
 
@@ -96,6 +109,15 @@ pub enum Invariant {
     PipelineNoCapsFromCancelledStage,
     StorageNoPartialCommit,
     StorageVersionsImmutable,
+    InputOnlyFocusedReceives,
+    InputRevokedReceivesNothing,
+    InputDeliveryConsumesBudget,
+    FocusStackConsistent,
+    FocusPolicyGated,
+    WorkspaceClosedComponentUnfocused,
+    WorkspaceComponentWithinBudget,
+    EditorSaveCreatesVersion,
+    EditorNoSilentLoss,
 }
 
 /// Stable ids of every invariant, in report order.
@@ -130,6 +152,15 @@ pub const ALL: &[&str] = &[
     "pipeline.no_caps_from_cancelled_stage",
     "storage.no_partial_commit",
     "storage.versions_immutable",
+    "input.only_focused_receives",
+    "input.revoked_receives_nothing",
+    "input.delivery_consumes_budget",
+    "focus.stack_consistent",
+    "focus.policy_gated",
+    "workspace.closed_component_unfocused",
+    "workspace.component_within_budget",
+    "editor.save_creates_version",
+    "editor.no_silent_loss",
 ];
 
 /// Every invariant, in report order (index = `Invariant as usize`).
@@ -166,6 +197,15 @@ const INVARIANTS: [Invariant; ALL.len()] = {
         PipelineNoCapsFromCancelledStage,
         StorageNoPartialCommit,
         StorageVersionsImmutable,
+        InputOnlyFocusedReceives,
+        InputRevokedReceivesNothing,
+        InputDeliveryConsumesBudget,
+        FocusStackConsistent,
+        FocusPolicyGated,
+        WorkspaceClosedComponentUnfocused,
+        WorkspaceComponentWithinBudget,
+        EditorSaveCreatesVersion,
+        EditorNoSilentLoss,
     ]
 };
 
@@ -278,7 +318,6 @@ impl BitSet {
 }
 
 /// Every monitor, with the check counts and violations of the run.
-#[derive(Default)]
 pub struct Monitors {
     counts: [u64; ALL.len()],
     violations: Vec<Violation>,
@@ -290,8 +329,28 @@ pub struct Monitors {
     lifecycle: BTreeMap<(TaskId, u32), LifecycleState>,
     /// The authority and resource monitors, created by the first observation that needs them.
     authority: Option<alloc::boxed::Box<authority::AuthorityMonitors>>,
+    /// The interactive monitors, created by the first interactive record.
+    interactive: Option<alloc::boxed::Box<interactive::InteractiveMonitors>>,
     /// Whether the run enforces budgets (every send and receive is then charged exactly once).
     budgets_on: bool,
+}
+
+impl Default for Monitors {
+    fn default() -> Self {
+        Monitors {
+            counts: [0; ALL.len()],
+            violations: Vec::new(),
+            liveness: Liveness::default(),
+            messages: Default::default(),
+            caps: Default::default(),
+            identity: Default::default(),
+            registry: Default::default(),
+            lifecycle: BTreeMap::new(),
+            authority: None,
+            interactive: None,
+            budgets_on: false,
+        }
+    }
 }
 
 impl Monitors {
@@ -341,6 +400,12 @@ impl Monitors {
                         a.policy_swapped();
                     }
                 }
+                O::Interactive(record) => {
+                    if let (crate::observation::InteractiveRecord::Input(crate::input::InputAuditEvent::Delivered { .. }), Some(a)) = (&**record, &mut self.authority) {
+                        a.input_delivered();
+                    }
+                    self.interactive.get_or_insert_with(Default::default).observe(record, &mut c);
+                }
                 O::ChannelCreated { .. } | O::MessageSent { .. } | O::MessageDropped { .. } | O::SendFailed { .. } | O::FaultInjected(_) | O::StepDone { .. } => {}
             }
             if self.budgets_on {
@@ -360,6 +425,9 @@ impl Monitors {
         self.registry.end_event(&mut c);
         if let Some(a) = &mut self.authority {
             a.end_event(kernel, &mut c);
+        }
+        if let Some(i) = &mut self.interactive {
+            i.end_event(kernel, &mut c);
         }
     }
 

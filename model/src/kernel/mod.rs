@@ -40,11 +40,13 @@
 
 mod api;
 mod authority;
+mod interactive;
 mod faults;
 
 pub use api::{KernelApi, TaskContext, TaskDescriptor, TaskHandle};
 pub(crate) use authority::exhausted_result;
 pub use authority::{Authority, PipelineRun, RunningAttempt, StageFailureRule, TxSlot};
+pub use interactive::{Interactive, WorkspaceOp};
 pub use faults::FaultInjector;
 
 use crate::budget::audit::MessageOperation;
@@ -273,6 +275,7 @@ impl SimulatedKernel {
     /// Installs the authority and resource state the scenario needs (none if it uses none of it).
     pub fn install_authority(&mut self, scenario: &crate::scenario::Scenario) {
         self.authority = Authority::for_scenario(scenario, &mut self.names);
+        self.install_interactive(scenario);
     }
 
     // ----- queries -------------------------------------------------------------------------
