@@ -90,8 +90,7 @@ pub enum PlantedBug {
     SessionBindsPresentedIdentity,
     /// The handshake records the session as established before checking the peer's identity.
     SessionAcceptedBeforeIdentityCheck,
-    // ----- Input, focus, workspace and editor (domain layer, not yet wired into the kernel:
-    // `reachable_by_runs` is false for them) -----
+    // ----- Input, focus, workspace and editor (wired into runs through the scenario's workspace) -----
     /// The input service delivers to a revoked subscription.
     RevokedSubscriptionReceives,
     /// With two or more subscriptions on the focus stack, keys are routed to the one just below
@@ -218,12 +217,12 @@ impl PlantedBug {
     }
 
     /// Whether a scenario run can reach this bug: the kernel, the event loop or a module they
-    /// drive (policy, budgets, pipelines, storage) consults it. The networking bugs and the input,
-    /// focus, workspace and editor bugs live in domain layers not yet wired into runs, so
-    /// whole-run tests, campaigns and benchmarks skip them; each is shown to break exactly its
-    /// invariant in `model/tests/net_planted_bugs.rs` and `model/tests/interactive_planted_bugs.rs`.
+    /// drive (policy, budgets, pipelines, storage, the workspace with its input service, focus
+    /// manager and editors) consults it. The networking bugs live in a domain layer not yet wired
+    /// into runs, so whole-run tests, campaigns and benchmarks skip them; each is shown to break
+    /// exactly its invariant in `model/tests/net_planted_bugs.rs`.
     pub fn reachable_by_runs(self) -> bool {
-        !self.is_network() && !self.is_interactive()
+        !self.is_network()
     }
 
     /// The bugs a scenario run can reach, in stable order.
@@ -242,7 +241,8 @@ impl PlantedBug {
     }
 
     /// Whether the bug lives in the interactive domain layer (`model::input`, `focus`, `workspace`,
-    /// `editor`; shown to break its invariant in `model/tests/interactive_planted_bugs.rs`).
+    /// `editor`; shown to break exactly its invariant in `model/tests/interactive_planted_bugs.rs`,
+    /// and reached by runs through the scenario's workspace).
     pub fn is_interactive(self) -> bool {
         use PlantedBug::*;
         matches!(

@@ -25,7 +25,7 @@ impl Size {
             events: report.stats.events,
             tasks: scenario.all_tasks().len() as u64,
             steps: scenario.steps.len() as u64,
-            faults: (scenario.faults.message_faults.len() + scenario.faults.lifecycle_faults.len()) as u64,
+            faults: (scenario.faults.message_faults.len() + scenario.faults.lifecycle_faults.len() + scenario.faults.input_faults.len()) as u64,
             workload_ops: scenario.workload.as_ref().map_or(0, |w| u64::from(w.ops)),
             choices: choices as u64,
         }

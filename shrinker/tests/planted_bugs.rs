@@ -115,3 +115,73 @@ fn duplicate_exit_notification() {
 fn every_planted_bug_has_a_test_here() {
     assert_eq!(PlantedBug::reachable().count(), 7, "add a test above for the new planted bug");
 }
+
+// ----- The interactive bugs: shrunk from a random run at the desk --------------------------------
+
+const DESK: &str = "tests/data/random_desk.ron";
+
+/// As [`check`], from the random desk run (`tests/data/random_desk.ron`); input faults count as
+/// faults, and the workspace's keys shorten to no more than the reference's.
+fn check_desk(bug: PlantedBug) {
+    let mut scenario = scenarios::load_scenario(Path::new(DESK)).expect("random_desk.ron loads");
+    scenario.bugs = vec![bug];
+    let (seed, choices) = failing_run(&scenario, bug);
+    let shrunk = || shrink(&scenario, choices.clone(), seed, Budget { max_executions: 20_000, max_time: None }, &AtomicBool::new(false), &mut |_| {}).expect("the run fails");
+    let first = shrunk();
+    assert!(bug.is_caught_by(first.signature.split('@').next().unwrap_or("")), "{bug:?}: shrunk signature {}", first.signature);
+    let (ref_events, ref_parts) = reference_size(bug);
+    let parts = first.after.tasks + first.after.steps + first.after.faults;
+    assert!(first.after.events <= ref_events, "{bug:?}: {} events after shrinking, the reference needs {ref_events}", first.after.events);
+    assert!(parts <= ref_parts, "{bug:?}: {parts} tasks+steps+faults after shrinking, the reference has {ref_parts}");
+    let text = output::scenario_text(&first, DESK);
+    assert_eq!(text, output::scenario_text(&shrunk(), DESK), "{bug:?}: shrinking is not deterministic");
+    let reloaded = scenarios::parse_scenario(&text, "shrunk").expect("the shrunk file loads");
+    let replayed = model::run(&reloaded, &RunConfig { replay_choices: Some(first.choices.clone()), ..RunConfig::default() });
+    assert_eq!(replayed.first_violation().map(|v| v.signature()), Some(first.signature.clone()));
+    insta::assert_snapshot!(format!("shrunk_{}", snake(bug)), text);
+}
+
+#[test]
+fn revoked_subscription_receives() {
+    check_desk(PlantedBug::RevokedSubscriptionReceives);
+}
+
+#[test]
+fn keys_routed_below_focus() {
+    check_desk(PlantedBug::KeysRoutedBelowFocus);
+}
+
+#[test]
+fn input_delivery_uncharged() {
+    check_desk(PlantedBug::InputDeliveryUncharged);
+}
+
+#[test]
+fn focus_released_to_bottom() {
+    check_desk(PlantedBug::FocusReleasedToBottom);
+}
+
+#[test]
+fn focus_require_treated_as_allow() {
+    check_desk(PlantedBug::FocusRequireTreatedAsAllow);
+}
+
+#[test]
+fn closed_component_keeps_focus() {
+    check_desk(PlantedBug::ClosedComponentKeepsFocus);
+}
+
+#[test]
+fn exhausted_component_keeps_running() {
+    check_desk(PlantedBug::ExhaustedComponentKeepsRunning);
+}
+
+#[test]
+fn save_reuses_version() {
+    check_desk(PlantedBug::SaveReusesVersion);
+}
+
+#[test]
+fn quit_discards_dirty_buffer() {
+    check_desk(PlantedBug::QuitDiscardsDirtyBuffer);
+}

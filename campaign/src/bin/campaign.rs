@@ -144,7 +144,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The names of the planted bugs a run can reach (`PlantedBug::reachable()`, in its order; a test
 /// keeps them equal): the domain-layer ones would never be found.
-const BUG_NAMES: [&str; 28] = [
+const BUG_NAMES: [&str; 37] = [
     "DelegateKeepsSource",
     "TerminationSkipsInvalidation",
     "DelayedDeliveryDuplicates",
@@ -173,6 +173,15 @@ const BUG_NAMES: [&str; 28] = [
     "DelegationIgnoresPolicy",
     "CrashCommitsOpenTransaction",
     "StageChargedPerAttempt",
+    "RevokedSubscriptionReceives",
+    "KeysRoutedBelowFocus",
+    "InputDeliveryUncharged",
+    "FocusReleasedToBottom",
+    "FocusRequireTreatedAsAllow",
+    "ClosedComponentKeepsFocus",
+    "ExhaustedComponentKeepsRunning",
+    "SaveReusesVersion",
+    "QuitDiscardsDirtyBuffer",
 ];
 
 /// The planted bugs' names, which `--help` lists and clap checks.
