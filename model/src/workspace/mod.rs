@@ -1,5 +1,6 @@
 //! The workspace manager (architecture "Phase 16: Workspace Manager — Component Orchestration").
-//! Domain layer, not yet wired into the kernel.
+//! A pure state machine; in runs, the scenario's workspace is one (`kernel::Interactive`), its
+//! operations driven by workspace steps and key events of the event loop.
 //!
 //! A component orchestrator, not a shell: it launches components (editor, CLI, pipeline, custom),
 //! lists them, moves focus between them, closes them and reports their status, with a policy check
