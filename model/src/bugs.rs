@@ -91,8 +91,7 @@ pub enum PlantedBug {
     SessionBindsPresentedIdentity,
     /// The handshake records the session as established before checking the peer's identity.
     SessionAcceptedBeforeIdentityCheck,
-    // ----- Input, focus, workspace and editor (domain layer, not yet wired into the kernel:
-    // `reachable_by_runs` is false for them) -----
+    // ----- Input, focus, workspace and editor (wired into runs through the scenario's workspace) -----
     /// The input service delivers to a revoked subscription.
     RevokedSubscriptionReceives,
     /// With two or more subscriptions on the focus stack, keys are routed to the one just below
@@ -219,13 +218,11 @@ impl PlantedBug {
     }
 
     /// Whether a scenario run can reach this bug: the kernel, the event loop or a module they
-    /// drive (policy, budgets, pipelines, storage, the network of a scenario's `network`) consults
-    /// it (the networking bugs only in a build with the canonical path: a scenario's `network`
-    /// needs it). The input, focus, workspace and editor bugs live in a domain layer not yet wired into
-    /// runs, so whole-run tests, campaigns and benchmarks skip them; each is shown to break exactly
-    /// its invariant in `model/tests/interactive_planted_bugs.rs`.
+    /// drive (policy, budgets, pipelines, storage, the workspace with its input service, focus
+    /// manager and editors, the network of a scenario's `network`) consults it — the networking
+    /// bugs only in a build with the canonical path (a scenario's `network` needs it).
     pub fn reachable_by_runs(self) -> bool {
-        !self.is_interactive() && (!self.is_network() || cfg!(feature = "net-canonical"))
+        !self.is_network() || cfg!(feature = "net-canonical")
     }
 
     /// The bugs a scenario run can reach, in stable order.
@@ -244,7 +241,8 @@ impl PlantedBug {
     }
 
     /// Whether the bug lives in the interactive domain layer (`model::input`, `focus`, `workspace`,
-    /// `editor`; shown to break its invariant in `model/tests/interactive_planted_bugs.rs`).
+    /// `editor`; shown to break exactly its invariant in `model/tests/interactive_planted_bugs.rs`,
+    /// and reached by runs through the scenario's workspace).
     pub fn is_interactive(self) -> bool {
         use PlantedBug::*;
         matches!(

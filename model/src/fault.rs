@@ -51,6 +51,10 @@ pub struct FaultPlan {
     #[serde(default)]
     #[cfg_attr(feature = "arbitrary", arbitrary(default))]
     pub authority_faults: Vec<AuthorityFault>,
+    /// Storms, key repeat, lost and duplicated keys, applied to the workspace's key scripts.
+    #[serde(default)]
+    #[cfg_attr(feature = "arbitrary", arbitrary(default))]
+    pub input_faults: Vec<crate::input::InputFault>,
 }
 
 impl FaultPlan {
@@ -67,7 +71,7 @@ impl FaultPlan {
         self
     }
     pub fn is_empty(&self) -> bool {
-        self.message_faults.is_empty() && self.lifecycle_faults.is_empty() && self.authority_faults.is_empty()
+        self.message_faults.is_empty() && self.lifecycle_faults.is_empty() && self.authority_faults.is_empty() && self.input_faults.is_empty()
     }
     /// Whether any rule can reorder messages (the FIFO invariant then tolerates the swaps).
     pub fn has_reorder(&self) -> bool {

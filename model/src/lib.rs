@@ -13,8 +13,9 @@
 //! checkers) — are driven by the kernel and the event loop. [`net`] (the networking of seeds
 //! `000_*` and `001_*`: packet service, network, reliable stream, the canonical and the bring-up
 //! lite paths, behind the mutually exclusive features `net-canonical` and `net-bringup-lite`) and
-//! the interactive modules [`input`], [`focus`], [`workspace`] and [`editor`] are domain layers
-//! with their own drivers and checkers that scenario runs do not reach yet.
+//! the interactive modules [`input`], [`focus`], [`workspace`] and [`editor`] are pure domain
+//! layers with their own checkers; runs drive them through a scenario's `network` (the canonical
+//! path; `engine/net.rs`) and its `workspace` (`engine/interactive.rs`).
 
 #![no_std]
 #![forbid(unsafe_code)]

@@ -89,6 +89,53 @@ pub enum Observation {
     /// Something happened on the network: a packet operation, the wire, discovery, a session, a
     /// node's crash or restart (`engine/net.rs`).
     Net(Box<crate::net::NetEvent>),
+    /// A record of the workspace, its focus manager, its input service or an editor.
+    Interactive(Box<InteractiveRecord>),
+}
+
+/// One audit record of the interactive layer (`kernel::Interactive`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InteractiveRecord {
+    Focus(crate::focus::FocusEvent),
+    Input(crate::input::InputAuditEvent),
+    Workspace(crate::workspace::WorkspaceEvent),
+    Editor { component: crate::workspace::ComponentId, event: crate::editor::EditorEvent },
+}
+
+impl InteractiveRecord {
+    /// The subsystem a violation found while checking the record is attributed to.
+    pub fn subsystem(&self) -> &'static str {
+        match self {
+            InteractiveRecord::Focus(_) => "focus",
+            InteractiveRecord::Input(_) => "input",
+            InteractiveRecord::Workspace(_) => "workspace",
+            InteractiveRecord::Editor { .. } => "editor",
+        }
+    }
+}
+
+impl Fold for InteractiveRecord {
+    /// Tags are stable; new variants take new tags.
+    fn fold(&self, h: &mut crate::trace_hash::TraceHasher) {
+        match self {
+            InteractiveRecord::Focus(e) => {
+                h.tag(0, 0);
+                e.fold(h);
+            }
+            InteractiveRecord::Input(e) => {
+                h.tag(1, 0);
+                e.fold(h);
+            }
+            InteractiveRecord::Workspace(e) => {
+                h.tag(2, 0);
+                e.fold(h);
+            }
+            InteractiveRecord::Editor { component, event } => {
+                h.tag(3, component.0);
+                event.fold(h);
+            }
+        }
+    }
 }
 
 impl Observation {
@@ -130,6 +177,7 @@ impl Observation {
                 crate::net::NetEvent::Lite { .. } => "net.lite",
                 crate::net::NetEvent::NodeCrashed { .. } | crate::net::NetEvent::NodeRestarted { .. } => "net.node",
             },
+            Observation::Interactive(r) => r.subsystem(),
         }
     }
 }
@@ -253,6 +301,10 @@ impl Fold for Observation {
             O::Net(e) => {
                 h.tag(40, 0);
                 e.fold(h);
+            }
+            O::Interactive(r) => {
+                h.tag(26, 0);
+                r.fold(h);
             }
         }
     }

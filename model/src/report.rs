@@ -306,6 +306,66 @@ pub struct RunReport {
     /// Per-node network counters, when the scenario has a network (in JSON output only then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetReport>,
+    /// The focus, input and workspace audit trails and the components' final state, when the
+    /// scenario has a workspace.
+    #[serde(skip)]
+    pub interactive: Option<InteractiveReport>,
+}
+
+/// What a run kept of its workspace (for expectations, reports and snapshots): the audit trails
+/// as lines, and every component with its editor's final view.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractiveReport {
+    /// The focus audit trail, one line per record.
+    pub focus_trail: Vec<String>,
+    /// The input service's audit, one line per record.
+    pub input_trail: Vec<String>,
+    /// The workspace audit trail, one line per record.
+    pub workspace_trail: Vec<String>,
+    /// Every component ever launched, in launch order.
+    pub components: Vec<ComponentRecord>,
+    /// Key events the run injected (after input faults).
+    pub keys: u64,
+}
+
+/// One component at the end of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentRecord {
+    pub name: String,
+    /// `status`'s line.
+    pub status: String,
+    pub state: crate::workspace::ComponentState,
+    /// An editor's `render()`.
+    pub view: Option<String>,
+    /// An editor's buffer.
+    pub content: Option<String>,
+}
+
+impl InteractiveReport {
+    /// What the kernel's workspace kept.
+    pub fn of(i: &crate::kernel::Interactive) -> Self {
+        let ws = &i.workspace;
+        let lines = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<String>>();
+        InteractiveReport {
+            focus_trail: lines(&mut ws.focus_manager().audit_trail().iter().map(|e| alloc::format!("{e}"))),
+            input_trail: lines(&mut ws.input().audit_trail().iter().map(|e| alloc::format!("{e}"))),
+            workspace_trail: lines(&mut ws.audit_trail().iter().map(|e| alloc::format!("{e}"))),
+            components: ws
+                .list()
+                .iter()
+                .map(|c| {
+                    let editor = i.editors.get(&c.id);
+                    ComponentRecord { name: String::from(i.name_of(c.id)), status: c.details(), state: c.state, view: editor.map(|e| e.render()), content: editor.map(|e| e.get_content()) }
+                })
+                .collect(),
+            keys: i.keys.len() as u64,
+        }
+    }
+
+    /// The component named `name` (the newest of that name).
+    pub fn component(&self, name: &str) -> Option<&ComponentRecord> {
+        self.components.iter().rev().find(|c| c.name == name)
+    }
 }
 
 /// What a run kept of its authority and resource subsystems (for expectations and reports).

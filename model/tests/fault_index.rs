@@ -34,6 +34,7 @@ fn scenario(rules: Vec<MessageFaultRule>) -> Scenario {
         policy: None,
         pipelines: vec![],
         migrations: vec![],
+        workspace: None,
         bugs: vec![],
         network: None,
         expect: Default::default(),

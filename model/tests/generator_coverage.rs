@@ -228,3 +228,61 @@ fn generated_runs_exercise_every_invariant_and_fault() {
     assert!(fired * 100 >= rules * 45, "only {fired} of {rules} generated fault rules ever fired");
 }
 
+
+#[test]
+fn the_workspace_its_steps_and_every_input_fault_kind_appear() {
+    use model::input::InputFault;
+    use model::workspace::ComponentType;
+    let all = scenarios(&GenConfig::default());
+    // The workspace is on in about half of the swarm runs; input faults in about half of those.
+    assert_at_least("workspace", share(&all, |s| s.workspace.is_some()), 0.35);
+    let components: Vec<_> = all.iter().filter_map(|s| s.workspace.as_ref()).flat_map(|w| w.components.iter()).collect();
+    let n = components.len() as f64;
+    for (name, has) in [
+        ("editor", (|c: &&model::scenario::ComponentDecl| c.component_type == ComponentType::Editor) as fn(&&model::scenario::ComponentDecl) -> bool),
+        ("cli", |c| c.component_type == ComponentType::Cli),
+        ("guest", |c| c.trust_domain.as_deref() == Some("guest")),
+        ("budget", |c| c.budget.is_some()),
+        ("document", |c| c.document.is_some()),
+    ] {
+        assert_at_least(&format!("component {name} (share of components)"), components.iter().filter(|c| has(c)).count() as f64 / n, 0.1);
+    }
+    let step = |name: &'static str| move |s: &Scenario| s.steps.iter().any(|st| st.op.name() == name);
+    for name in ["Launch", "RequestFocus", "ReleaseFocus", "NextComponent", "PrevComponent", "Close", "Status", "Revoke", "Unsubscribe", "Subscribe"] {
+        assert_at_least(&format!("step {name}"), share(&all, step(name)), 0.05);
+    }
+    let keys: Vec<usize> = all.iter().filter_map(|s| s.workspace.as_ref()).map(|w| w.keys.iter().map(|k| k.keys.len()).sum()).collect();
+    assert!(keys.iter().min() < keys.iter().max(), "key stream lengths vary");
+    let fault = |name: &'static str| {
+        move |s: &Scenario| {
+            s.faults.input_faults.iter().any(|f| {
+                name == match f {
+                    InputFault::Storm { .. } => "Storm",
+                    InputFault::Repeat { .. } => "Repeat",
+                    InputFault::Lose { .. } => "Lose",
+                    InputFault::Duplicate { .. } => "Duplicate",
+                }
+            })
+        }
+    };
+    for name in ["Storm", "Repeat", "Lose", "Duplicate"] {
+        assert_at_least(&format!("input fault {name}"), share(&all, fault(name)), 0.04);
+    }
+}
+
+#[test]
+fn generated_runs_check_every_interactive_invariant() {
+    let config = GenConfig::default();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for seed in 0..200 {
+        let s = generate(&mut Choices::seeded(seed), &config);
+        let report = model::run(&s, &model::RunConfig::seeded(seed));
+        assert!(report.violations.is_empty(), "seed {seed}: {:#?}", report.violations);
+        for (id, n) in report.invariant_checks {
+            *counts.entry(id).or_default() += n;
+        }
+    }
+    for id in model::invariants::ALL.iter().filter(|id| ["input.", "focus.", "workspace.", "editor."].iter().any(|p| id.starts_with(p))) {
+        assert!(counts.get(*id).copied().unwrap_or(0) > 0, "{id} never checked in 200 generated runs");
+    }
+}

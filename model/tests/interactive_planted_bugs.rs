@@ -1,9 +1,9 @@
 //! The planted bugs of the input, focus, workspace and editor modules (DESIGN.md, "Bugs must be
 //! findable"): each deliberately broken rule, switched on alone, breaks exactly the invariant
 //! `PlantedBug::caught_by` names — with every interactive checker watching — and the same workout
-//! on the correct model breaks nothing while checking that invariant. These bugs are not reachable
-//! by scenario runs yet (the modules are not wired into the kernel), so this is where their
-//! detection is shown.
+//! on the correct model breaks nothing while checking that invariant. Runs reach them through the
+//! scenario's workspace (`scenarios/bug_*.ron` are their minimal repros); this is where each is
+//! shown to break exactly its invariant with the modules driven directly.
 
 mod common;
 
@@ -76,7 +76,7 @@ fn interactive_bugs() -> Vec<PlantedBug> {
 fn the_interactive_modules_have_their_planted_bugs() {
     let bugs = interactive_bugs();
     assert_eq!(bugs.len(), 9);
-    assert!(bugs.iter().all(|b| !b.reachable_by_runs()), "not reachable by runs until wired");
+    assert!(bugs.iter().all(|b| b.reachable_by_runs()), "runs reach them through the workspace");
     let caught: Vec<&str> = bugs.iter().map(|b| b.caught_by()[0]).collect();
     for invariant in [
         "input.only_focused_receives",

@@ -62,6 +62,9 @@ fn library_scenarios_meet_their_expectations_and_match_snapshots() {
         if let Some(authority) = scenarios::render_authority(&report) {
             insta::assert_snapshot!(format!("authority_{}", name(&path)), authority);
         }
+        if let Some(interactive) = scenarios::render_interactive(&report) {
+            insta::assert_snapshot!(format!("interactive_{}", name(&path)), interactive);
+        }
     }
 }
 

@@ -44,9 +44,9 @@ fn load(name: &str) -> Result<Scenario, String> {
 }
 
 fn main() -> ExitCode {
-    let (kernel_run, authority_run, net_run) = match (load("random_run.ron"), load("random_authority_run.ron"), load("random_net_run.ron")) {
-        (Ok(k), Ok(a), Ok(n)) => (k, a, n),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+    let (kernel_run, authority_run, net_run, desk_run) = match (load("random_run.ron"), load("random_authority_run.ron"), load("random_net_run.ron"), load("random_desk.ron")) {
+        (Ok(k), Ok(a), Ok(n), Ok(d)) => (k, a, n, d),
+        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
@@ -62,6 +62,8 @@ fn main() -> ExitCode {
             runs.extend(failing(bug, 1, 50, |seed| with_bug(&kernel_run, bug, seed)));
         } else if bug.is_network() {
             runs.extend(failing(bug, 1, 50, |seed| with_bug(&net_run, bug, seed)));
+        } else if bug.is_interactive() {
+            runs.extend(failing(bug, 1, 50, |seed| with_bug(&desk_run, bug, seed)));
         } else {
             runs.extend(failing(bug, 2, 60, |seed| with_bug(&authority_run, bug, seed)));
             runs.extend(failing(bug, 2, 300, |seed| Scenario { seed, ..generate(&mut Choices::seeded(seed), &GenConfig { swarm: true, max_workload_ops: 200, bugs: vec![bug] }) }));

@@ -9,10 +9,11 @@
 //! 1. cut everything after the failing event (every kept candidate is truncated to its violation);
 //! 2. materialise the random workload into explicit steps and tasks;
 //! 3. delete array elements anywhere in the scenario (tasks with everything naming them, steps —
-//!    a `Spawn` step with everything naming the child it spawns —, fault rules, lifecycle and
-//!    authority faults, capabilities, children, pipelines, policies and rules, pipeline stages —
-//!    with their handlers, the schema chain spliced over the gap —, ...) in chunks, halving the
-//!    chunk size down to single elements;
+//!    a `Spawn` step with everything naming the child it spawns —, fault rules, lifecycle,
+//!    authority and input faults, capabilities, children, pipelines, policies and rules, pipeline
+//!    stages — with their handlers, the schema chain spliced over the gap —, workspace components,
+//!    key scripts, ...) in chunks, halving the chunk size down to single elements; then shorten
+//!    each key script, deleting keys in chunks the same way;
 //! 4. merge tasks (drop one task and let another take every part that named it), fold `Grant`
 //!    steps into the granted task's initial capabilities, and fold an idle task's
 //!    `CreateChannel` + `Register` steps into a `Server` behaviour (the same kernel operations),
@@ -175,6 +176,26 @@ pub fn shrink(
     Ok(s.finish(before))
 }
 
+/// The keys of a key script, each as written (`a`, `<Esc>`, `<C-c>`).
+fn key_tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let mut token = String::from(c);
+        if c == '<' {
+            while let Some(&n) = chars.peek() {
+                token.push(n);
+                chars.next();
+                if n == '>' {
+                    break;
+                }
+            }
+        }
+        out.push(token);
+    }
+    out
+}
+
 /// Runs `scenario` replaying `choices`, recording the choices drawn.
 fn replay_run(scenario: &Scenario, choices: Vec<u64>, record_workload: bool) -> RunReport {
     let config = RunConfig { seed: scenario.seed, replay_choices: Some(choices), record_choices: true, record_workload, ..RunConfig::default() };
@@ -196,6 +217,7 @@ impl Shrinker<'_> {
         loop {
             let round_start = self.best_key;
             self.delete_elements();
+            self.shorten_key_scripts();
             self.merge_tasks();
             self.fold_grants();
             self.fold_services();
@@ -316,6 +338,36 @@ impl Shrinker<'_> {
                     let candidate = without(&tree::to_tree(&self.best.scenario), &path, i, chunk);
                     if !self.test_tree(&candidate) {
                         i += chunk;
+                    }
+                }
+                if chunk == 1 || self.stopped.is_some() {
+                    break;
+                }
+                chunk = chunk.div_ceil(2);
+            }
+        }
+    }
+
+    /// Pass 3b: shorten the workspace's key scripts, deleting keys in chunks
+    /// (halves first, then single keys; a named key such as `<Esc>` is one key).
+    fn shorten_key_scripts(&mut self) {
+        self.pass = "shorten key scripts";
+        let count = |s: &Scenario| s.workspace.as_ref().map_or(0, |w| w.keys.len());
+        for i in 0..count(&self.best.scenario) {
+            let keys = |s: &Scenario| s.workspace.as_ref().and_then(|w| w.keys.get(i)).map(|k| key_tokens(&k.keys)).unwrap_or_default();
+            let mut chunk = keys(&self.best.scenario).len().div_ceil(2).max(1);
+            loop {
+                let mut at = 0;
+                while at < keys(&self.best.scenario).len() && !self.exhausted() {
+                    let mut tokens = keys(&self.best.scenario);
+                    let end = (at + chunk).min(tokens.len());
+                    tokens.drain(at..end);
+                    let mut candidate = self.best.scenario.clone();
+                    if let Some(k) = candidate.workspace.as_mut().and_then(|w| w.keys.get_mut(i)) {
+                        k.keys = tokens.concat();
+                    }
+                    if !self.test(candidate, self.best.choices.clone()) {
+                        at += chunk;
                     }
                 }
                 if chunk == 1 || self.stopped.is_some() {

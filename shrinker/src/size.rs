@@ -35,7 +35,7 @@ impl Size {
             events: report.stats.events,
             tasks: scenario.all_tasks().len() as u64,
             steps: scenario.steps.len() as u64,
-            faults: (faults.message_faults.len() + faults.lifecycle_faults.len() + faults.authority_faults.len()) as u64,
+            faults: (faults.message_faults.len() + faults.lifecycle_faults.len() + faults.authority_faults.len() + faults.input_faults.len()) as u64,
             pipelines: scenario.pipelines.iter().map(|p| 1 + p.spec.stages.len() as u64).sum(),
             policies: scenario.policy.as_ref().map_or(0, policy_parts),
             workload_ops: scenario.workload.as_ref().map_or(0, |w| u64::from(w.ops)),

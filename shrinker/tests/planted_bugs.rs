@@ -16,7 +16,8 @@
 //! (`model::generate`, the campaign's generator); all of them are shrunk and the smallest result
 //! (fewest parts, then fewest events, then the first found) is checked. The networking bugs start
 //! from the first failing seed of `tests/data/random_net_run.ron` (a random network under link
-//! and node faults).
+//! and node faults), the interactive bugs from the first failing seed of
+//! `tests/data/random_desk.ron` (a random workspace session).
 
 use model::bugs::PlantedBug;
 use model::choices::Choices;
@@ -336,5 +337,86 @@ fn session_accepted_before_identity_check() {
 
 #[test]
 fn every_planted_bug_has_a_test_here() {
-    assert_eq!(PlantedBug::reachable().count(), 35, "add a test above for the new planted bug");
+    assert_eq!(PlantedBug::reachable().count(), 44, "add a test for the new planted bug");
+}
+
+// ----- The interactive bugs: shrunk from a random run at the desk --------------------------------
+
+const DESK: &str = "tests/data/random_desk.ron";
+
+/// The first seed in 1..=50 whose run of `scenario` fails with the bug's invariant, and its choices.
+fn failing_run(scenario: &Scenario, bug: PlantedBug) -> (u64, Vec<u64>) {
+    for seed in 1..=50 {
+        let report = model::run(scenario, &RunConfig { seed, record_choices: true, ..RunConfig::default() });
+        if report.first_violation().is_some_and(|v| bug.is_caught_by(&v.invariant)) {
+            return (seed, report.choices.expect("recorded"));
+        }
+    }
+    panic!("no seed in 1..=50 makes {DESK} fail with {bug:?}");
+}
+
+/// As [`check`], from the random desk run (`tests/data/random_desk.ron`); input faults count as
+/// faults, and the workspace's keys shorten to no more than the reference's.
+fn check_desk(bug: PlantedBug) {
+    let mut scenario = scenarios::load_scenario(Path::new(DESK)).expect("random_desk.ron loads");
+    scenario.bugs = vec![bug];
+    let (seed, choices) = failing_run(&scenario, bug);
+    let shrunk = || shrink(&scenario, choices.clone(), seed, Budget { max_executions: 20_000, max_time: None }, &AtomicBool::new(false), &mut |_| {}).expect("the run fails");
+    let first = shrunk();
+    assert!(bug.is_caught_by(first.signature.split('@').next().unwrap_or("")), "{bug:?}: shrunk signature {}", first.signature);
+    let (ref_events, ref_parts) = reference_size(bug);
+    let parts = first.after.parts();
+    assert!(first.after.events <= ref_events, "{bug:?}: {} events after shrinking, the reference needs {ref_events}", first.after.events);
+    assert!(parts <= ref_parts, "{bug:?}: {parts} parts after shrinking, the reference has {ref_parts}");
+    let text = output::scenario_text(&first, DESK);
+    assert_eq!(text, output::scenario_text(&shrunk(), DESK), "{bug:?}: shrinking is not deterministic");
+    let reloaded = scenarios::parse_scenario(&text, "shrunk").expect("the shrunk file loads");
+    let replayed = model::run(&reloaded, &RunConfig { replay_choices: Some(first.choices.clone()), ..RunConfig::default() });
+    assert_eq!(replayed.first_violation().map(|v| v.signature()), Some(first.signature.clone()));
+    insta::assert_snapshot!(format!("shrunk_{}", snake(bug)), text);
+}
+
+#[test]
+fn revoked_subscription_receives() {
+    check_desk(PlantedBug::RevokedSubscriptionReceives);
+}
+
+#[test]
+fn keys_routed_below_focus() {
+    check_desk(PlantedBug::KeysRoutedBelowFocus);
+}
+
+#[test]
+fn input_delivery_uncharged() {
+    check_desk(PlantedBug::InputDeliveryUncharged);
+}
+
+#[test]
+fn focus_released_to_bottom() {
+    check_desk(PlantedBug::FocusReleasedToBottom);
+}
+
+#[test]
+fn focus_require_treated_as_allow() {
+    check_desk(PlantedBug::FocusRequireTreatedAsAllow);
+}
+
+#[test]
+fn closed_component_keeps_focus() {
+    check_desk(PlantedBug::ClosedComponentKeepsFocus);
+}
+
+#[test]
+fn exhausted_component_keeps_running() {
+    check_desk(PlantedBug::ExhaustedComponentKeepsRunning);
+}
+
+#[test]
+fn save_reuses_version() {
+    check_desk(PlantedBug::SaveReusesVersion);
+}
+
+#[test]
+fn quit_discards_dirty_buffer() {
+    check_desk(PlantedBug::QuitDiscardsDirtyBuffer);
 }

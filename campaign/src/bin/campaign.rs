@@ -144,7 +144,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// The names of the planted bugs a run can reach (`PlantedBug::reachable()`, in its order; a test
 /// keeps them equal): the domain-layer ones would never be found.
-const BUG_NAMES: [&str; 35] = [
+const BUG_NAMES: [&str; 44] = [
     "DelegateKeepsSource",
     "TerminationSkipsInvalidation",
     "DelayedDeliveryDuplicates",
@@ -180,6 +180,15 @@ const BUG_NAMES: [&str; 35] = [
     "RetransmissionDeliveredTwice",
     "SessionBindsPresentedIdentity",
     "SessionAcceptedBeforeIdentityCheck",
+    "RevokedSubscriptionReceives",
+    "KeysRoutedBelowFocus",
+    "InputDeliveryUncharged",
+    "FocusReleasedToBottom",
+    "FocusRequireTreatedAsAllow",
+    "ClosedComponentKeepsFocus",
+    "ExhaustedComponentKeepsRunning",
+    "SaveReusesVersion",
+    "QuitDiscardsDirtyBuffer",
 ];
 
 /// The planted bugs' names, which `--help` lists and clap checks.

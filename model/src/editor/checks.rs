@@ -1,4 +1,4 @@
-//! The editor invariants (domain layer, not yet wired into the kernel).
+//! The editor invariants (checked in runs by the interactive monitors, `invariants::interactive`).
 //!
 //! | id | rule (seed section) |
 //! |---|---|

@@ -1,6 +1,7 @@
 //! The editor component (interface reference, "Editor Service (Phase 15)"; architecture "Phase 15:
-//! Editor Component (Modal, Versioned, Capability-Safe)"). Domain layer, not yet wired into the
-//! kernel.
+//! Editor Component (Modal, Versioned, Capability-Safe)"). A pure state machine; in runs, each
+//! editor component of the scenario's workspace has one (`kernel::Interactive`), fed the keys the
+//! input service delivers to it, saving into the run's store.
 //!
 //! A modal, vi-like editor driven only by key events ([`Editor::process_input`], fed what the
 //! input service delivers), saving through the versioned store, rendering to text

@@ -32,6 +32,7 @@
 mod authority;
 #[cfg(feature = "net-canonical")]
 mod net;
+mod interactive;
 
 use crate::behaviour::{BlockedReceive, Ctx, Next, TaskBehaviour};
 use crate::capability::{AuditKind, InvalidUseReason};
@@ -116,6 +117,10 @@ pub enum Event {
     /// The network action waiting in slot `slot` (a node's start, crash or restart, a packet's
     /// arrival, a soft-bus timer; `engine/net.rs`).
     Net { slot: u32 },
+    /// The workspace starts: declared components launch, keys are scheduled.
+    WorkspaceStart,
+    /// Key number `key` of the run's input arrives.
+    Key { key: u32 },
 }
 
 impl Fold for Event {
@@ -132,6 +137,8 @@ impl Fold for Event {
             Event::PipelineDeadline { pipeline, generation } => h.tag(8, (u64::from(pipeline) << 32) ^ u64::from(generation)),
             Event::AuthorityFault { fault } => h.tag(9, u64::from(fault)),
             Event::Net { slot } => h.tag(20, u64::from(slot)),
+            Event::WorkspaceStart => h.tag(10, 0),
+            Event::Key { key } => h.tag(11, u64::from(key)),
         }
     }
 }
@@ -272,6 +279,9 @@ impl<'s> Simulation<'s> {
         for (i, t) in s.tasks.iter().enumerate() {
             self.schedule(Instant(t.start_ns), Event::Spawn { task: i as u32 });
         }
+        if s.workspace.is_some() {
+            self.schedule(Instant(0), Event::WorkspaceStart);
+        }
         for (i, step) in s.steps.iter().enumerate() {
             self.schedule(Instant(step.at_ns), Event::Step { index: i as u32 });
         }
@@ -359,6 +369,8 @@ impl<'s> Simulation<'s> {
             Event::Net { slot } => self.net_action(slot),
             #[cfg(not(feature = "net-canonical"))]
             Event::Net { .. } => {}
+            Event::WorkspaceStart => self.start_workspace(),
+            Event::Key { key } => self.kernel.key_event(key as usize),
         }
         self.apply_lifecycle_crashes();
         self.deliver_pending_cancels();
@@ -668,6 +680,16 @@ impl<'s> Simulation<'s> {
                 self.step_values[index as usize] = StepValue::Validity(validity);
                 validity.map_err(|_| KernelError::InvalidCapability)?;
             }
+            StepOp::Launch { .. }
+            | StepOp::RequestFocus { .. }
+            | StepOp::ReleaseFocus { .. }
+            | StepOp::NextComponent
+            | StepOp::PrevComponent
+            | StepOp::Close { .. }
+            | StepOp::Status { .. }
+            | StepOp::Revoke { .. }
+            | StepOp::Unsubscribe { .. }
+            | StepOp::Subscribe { .. } => self.workspace_step(op).unwrap_or(Ok(()))?,
         }
         Ok(Done::Now)
     }
@@ -758,6 +780,7 @@ impl<'s> Simulation<'s> {
             network: self.net.as_ref().map(|n| n.report()),
             #[cfg(not(feature = "net-canonical"))]
             network: None,
+            interactive: self.kernel.interactive().map(crate::report::InteractiveReport::of),
         };
         report.expectations = expect::evaluate(self.scenario, &report);
         report
@@ -789,6 +812,8 @@ fn describe_event(event: &Event, scenario: &Scenario) -> String {
         Event::PipelineDeadline { pipeline, .. } => format!("deadline of pipeline run {} reached", pipeline + 1),
         Event::AuthorityFault { fault } => format!("authority fault {fault}"),
         Event::Net { slot } => format!("network action (slot {slot})"),
+        Event::WorkspaceStart => String::from("workspace starts"),
+        Event::Key { key } => format!("key {key} arrives"),
     }
 }
 

@@ -5,10 +5,13 @@
 //! One [`ExpectationResult`] per expectation, in this order: the verdict, each step's own
 //! `expect` (in step order), then `expect.steps`, `audit`, `counters`, `task_counters`,
 //! `service_counters`, `occurrences`, `order`, `timing`, then the authority and resource
-//! expectations ([`authority`]): `resources`, `usage`, `policy`, `pipelines`, `storage`; then the network counters ([`network`]); then `rules`. Each names its path in the scenario
+//! expectations ([`authority`]): `resources`, `usage`, `policy`, `pipelines`, `storage`; then the
+//! network counters ([`network`]); then the interactive ones ([`interactive`]): the focus trail,
+//! the workspace trail, each view; then `rules`. Each names its path in the scenario
 //! (which the loader turns into a line) and, when unmet, the events nearest to what was expected.
 
 mod authority;
+mod interactive;
 mod network;
 
 use crate::capability::AuditRecord;
@@ -65,6 +68,7 @@ pub fn evaluate(scenario: &Scenario, report: &RunReport) -> Vec<ExpectationResul
     }
     ev.authority(&mut out);
     ev.network(&mut out);
+    ev.interactive(&mut out);
     for (j, r) in e.rules.iter().enumerate() {
         out.push(rule(report, r, format!("expect.rules[{j}]")));
     }

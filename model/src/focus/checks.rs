@@ -1,4 +1,4 @@
-//! The focus invariants (domain layer, not yet wired into the kernel).
+//! The focus invariants (checked in runs by the interactive monitors, `invariants::interactive`).
 //!
 //! | id | rule (seed section) |
 //! |---|---|

@@ -1,6 +1,6 @@
 //! The focus manager (interface reference, "Focus Manager Interface", "Policy Integration", "Audit
-//! Trail"; architecture Phase 14, "Focus Manager (`services_focus_manager`)"). Domain layer, not
-//! yet wired into the kernel.
+//! Trail"; architecture Phase 14, "Focus Manager (`services_focus_manager`)"). A pure state
+//! machine; in runs, the scenario's workspace owns it (`kernel::Interactive`).
 //!
 //! A LIFO stack of input subscriptions: the top has focus, and only the top receives events
 //! ([`FocusManager::route_event`]). Every change is recorded in the focus audit trail

@@ -16,10 +16,13 @@
 //! The authority and resource parts ([`authority`]) are drawn last (so the kernel parts of a run
 //! stay what they were for the same leading choices): budgets, a composed policy, pipelines with
 //! stage handlers run by steps and by the workload, storage and CPU work in the workload mix,
-//! cancellations, and authority faults; swarm mode switches each of them on or off per run.
+//! cancellations, and authority faults; swarm mode switches each of them on or off per run. The
+//! interactive parts ([`interactive`]: a workspace with components, focus and subscription steps,
+//! key scripts, input faults) come after them.
 
 mod authority;
 mod network;
+mod interactive;
 
 use crate::bugs::PlantedBug;
 use crate::choices::Choices;
@@ -126,12 +129,14 @@ pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
         policy: None,
         pipelines: Vec::new(),
         migrations: Vec::new(),
+        workspace: None,
         bugs: config.bugs.clone(),
         network: None,
         expect: Default::default(),
     };
     authority::generate(&mut g, config.swarm, &mut s);
     network::generate(&mut g, config.swarm, &mut s);
+    interactive::generate(&mut g, config.swarm, &mut s);
     s
 }
 
@@ -313,6 +318,7 @@ pub fn swarm_template(template: &Scenario, choices: &mut Choices) -> Scenario {
     s.faults.message_faults.retain(|_| choices.below(2) == 1);
     s.faults.lifecycle_faults.retain(|_| choices.below(2) == 1);
     s.faults.authority_faults.retain(|_| choices.below(2) == 1);
+    s.faults.input_faults.retain(|_| choices.below(2) == 1);
     if let Some(w) = &mut s.workload {
         // One draw per operation kind the template has weight for (the kinds added later, only
         // when weighted, so a template without them draws exactly as before).

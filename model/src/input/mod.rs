@@ -1,5 +1,6 @@
 //! The input system (interface reference, "Input System Interface"; architecture "Phase 14: Input
-//! System Abstraction"). Domain layer, not yet wired into the kernel.
+//! System Abstraction"). Pure state machines; in runs, the scenario's workspace owns the input
+//! service (`kernel::Interactive`) and its key scripts and input faults become key events.
 //!
 //! Input is explicit, not ambient: a task gets key events only through a subscription it asked
 //! for, and only while its subscription has focus ([`crate::focus`]). Events are structured

@@ -77,7 +77,7 @@ impl AuthorityMonitors {
             Observation::Storage(e) => {
                 self.storage_seen = true;
                 if let StorageEvent::Committed { tx, .. } = **e {
-                    let owner = kernel.authority_state().and_then(|a| a.transactions.get(tx.0 as usize)).map(|s| s.owner);
+                    let owner = kernel.authority_state().and_then(|a| a.transaction(tx)).map(|s| s.owner);
                     let alive = owner.is_none_or(|o| liveness.alive(o));
                     c.check(Invariant::StorageNoPartialCommit, alive, || (format!("{tx} committed after its owner {owner:?} ended inside it"), Vec::new()));
                 }
@@ -132,6 +132,12 @@ impl AuthorityMonitors {
         };
         let previous = core::mem::replace(slot, what);
         c.check(Invariant::BudgetExactConsumption, previous.is_none(), || (format!("{e:?}: a second charge for one operation (pending {previous:?})"), Vec::new()));
+    }
+
+    /// A key was delivered to a component: the receive charge before it was its operation
+    /// (`input.delivery_consumes_budget` checks the amount).
+    pub fn input_delivered(&mut self) {
+        self.charges.receive = None;
     }
 
     /// A send or receive by `by` happened: exactly one charge of its identity precedes it.

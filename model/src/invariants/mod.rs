@@ -46,6 +46,15 @@
 //! | `net.stream_in_order_exactly_once` | per flow, the application gets payloads 0, 1, 2, … each once and unaltered |
 //! | `net.session_bound_to_identity` | a session is bound to the identity learnt at discovery (`001_*`: "identity binding") |
 //! | `net.no_session_with_unverified_peer` | a session is established only after the identity check passed, and data flows only on established sessions |
+//! | `input.only_focused_receives` | a key is delivered only to the subscription that has focus ("Routing Events") |
+//! | `input.revoked_receives_nothing` | nothing is delivered to a revoked or removed subscription ("Revoking Subscription") |
+//! | `input.delivery_consumes_budget` | each delivery moves the subscriber's `MessageCount` usage up by exactly one |
+//! | `focus.stack_consistent` | the focus stack is what its audit trail says: requests push, releases pop and return focus to the one below |
+//! | `focus.policy_gated` | a focus grant was allowed by the policy (`OnInputFocusRequest`); `Deny` and `Require` refuse |
+//! | `workspace.closed_component_unfocused` | a component is unfocused before it terminates and never focused after (Phase 16, "On component exit") |
+//! | `workspace.component_within_budget` | a component receives keys only while running and within its budget; exhaustion terminates it (Phase 16, "Budget Enforcement") |
+//! | `editor.save_creates_version` | every save creates a new, committed version holding the saved content (Phase 15, "Save Semantics") |
+//! | `editor.no_silent_loss` | unsaved content is discarded only by `:q!` (Phase 15, ":q — Quit (blocked if dirty)") |
 //!
 //! The authority and resource invariants (from `policy.deterministic` on) are the domain layer's
 //! checkers (`policy::checks`, `derivation`, `budget::rules`, `cancellation`, `pipeline::checks`,
@@ -53,10 +62,14 @@
 //! [`Checker`] (a [`RuleSink`]); a run that does not use those subsystems never creates them.
 //! The `net.*` invariants are the networking layer's [`crate::net::checks::NetMonitor`], fed
 //! with the `Observation::Net` events of a scenario with a `network`, event by event.
+//! The interactive invariants (from `input.only_focused_receives` on) are the checkers of
+//! `input::checks`, `focus::checks`, `workspace::checks` and `editor::checks`, fed the workspace's
+//! records by [`interactive::InteractiveMonitors`] in the same way.
 
 mod authority;
 mod capability;
 mod identity;
+mod interactive;
 mod messaging;
 mod registry;
 pub mod situation;
@@ -113,6 +126,15 @@ pub enum Invariant {
     NetStreamInOrderExactlyOnce,
     NetSessionBoundToIdentity,
     NetNoSessionWithUnverifiedPeer,
+    InputOnlyFocusedReceives,
+    InputRevokedReceivesNothing,
+    InputDeliveryConsumesBudget,
+    FocusStackConsistent,
+    FocusPolicyGated,
+    WorkspaceClosedComponentUnfocused,
+    WorkspaceComponentWithinBudget,
+    EditorSaveCreatesVersion,
+    EditorNoSilentLoss,
 }
 
 /// Stable ids of every invariant, in report order.
@@ -154,6 +176,15 @@ pub const ALL: &[&str] = &[
     "net.stream_in_order_exactly_once",
     "net.session_bound_to_identity",
     "net.no_session_with_unverified_peer",
+    "input.only_focused_receives",
+    "input.revoked_receives_nothing",
+    "input.delivery_consumes_budget",
+    "focus.stack_consistent",
+    "focus.policy_gated",
+    "workspace.closed_component_unfocused",
+    "workspace.component_within_budget",
+    "editor.save_creates_version",
+    "editor.no_silent_loss",
 ];
 
 /// Every invariant, in report order (index = `Invariant as usize`).
@@ -197,6 +228,15 @@ const INVARIANTS: [Invariant; ALL.len()] = {
         NetStreamInOrderExactlyOnce,
         NetSessionBoundToIdentity,
         NetNoSessionWithUnverifiedPeer,
+        InputOnlyFocusedReceives,
+        InputRevokedReceivesNothing,
+        InputDeliveryConsumesBudget,
+        FocusStackConsistent,
+        FocusPolicyGated,
+        WorkspaceClosedComponentUnfocused,
+        WorkspaceComponentWithinBudget,
+        EditorSaveCreatesVersion,
+        EditorNoSilentLoss,
     ]
 };
 
@@ -331,6 +371,8 @@ pub struct Monitors {
     lifecycle: BTreeMap<(TaskId, u32), LifecycleState>,
     /// The authority and resource monitors, created by the first observation that needs them.
     authority: Option<alloc::boxed::Box<authority::AuthorityMonitors>>,
+    /// The interactive monitors, created by the first interactive record.
+    interactive: Option<alloc::boxed::Box<interactive::InteractiveMonitors>>,
     /// Whether the run enforces budgets (every send and receive is then charged exactly once).
     budgets_on: bool,
     /// The `net.*` monitor of a run with a network.
@@ -350,6 +392,7 @@ impl Default for Monitors {
             registry: Default::default(),
             lifecycle: BTreeMap::new(),
             authority: None,
+            interactive: None,
             budgets_on: false,
             net: None,
         }
@@ -415,6 +458,12 @@ impl Monitors {
                         net.observe(e, &mut c);
                     }
                 }
+                O::Interactive(record) => {
+                    if let (crate::observation::InteractiveRecord::Input(crate::input::InputAuditEvent::Delivered { .. }), Some(a)) = (&**record, &mut self.authority) {
+                        a.input_delivered();
+                    }
+                    self.interactive.get_or_insert_with(Default::default).observe(record, &mut c);
+                }
                 O::ChannelCreated { .. } | O::MessageSent { .. } | O::MessageDropped { .. } | O::SendFailed { .. } | O::FaultInjected(_) | O::StepDone { .. } => {}
             }
             if self.budgets_on {
@@ -434,6 +483,9 @@ impl Monitors {
         self.registry.end_event(&mut c);
         if let Some(a) = &mut self.authority {
             a.end_event(kernel, &mut c);
+        }
+        if let Some(i) = &mut self.interactive {
+            i.end_event(kernel, &mut c);
         }
     }
 

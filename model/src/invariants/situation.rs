@@ -8,8 +8,8 @@
 use crate::observation::Observation;
 use alloc::vec::Vec;
 
-/// Observation kinds in declaration order (bits 0..27).
-const OBSERVATIONS: [&str; 27] = [
+/// Observation kinds in declaration order (bits 0..28).
+const OBSERVATIONS: [&str; 28] = [
     "TaskSpawned",
     "TaskExited",
     "ExitNotified",
@@ -37,6 +37,7 @@ const OBSERVATIONS: [&str; 27] = [
     "Storage",
     "Cancellation",
     "Net",
+    "Interactive",
 ];
 
 /// Audit records by kind (bits 32..40), in `AuditKind::ALL` order.
@@ -109,6 +110,7 @@ fn variant_index(obs: &Observation) -> u32 {
         O::Storage(_) => 24,
         O::Cancellation(_) => 25,
         O::Net(_) => 26,
+        O::Interactive(_) => 27,
     }
 }
 

@@ -129,7 +129,9 @@ pub struct Authority {
     pub policy_actors: Vec<ExecutionId>,
     pub cancellations: Cancellations,
     pub store: VersionedStore,
-    /// Every transaction, by transaction id.
+    /// Every transaction a task began, in begin order (so in transaction id order; the
+    /// workspace's editors begin theirs in the store directly, so an index is not an id:
+    /// [`Authority::transaction`] finds one by id).
     pub transactions: Vec<TxSlot>,
     /// Transaction labels of `Storage` steps (the newest binding).
     tx_labels: BTreeMap<String, u32>,
@@ -144,6 +146,8 @@ pub struct Authority {
     /// Storage writes per task name (by name symbol).
     writes: BTreeMap<Symbol, u32>,
     migrations: Vec<MigrationPlan>,
+    /// The scenario's workspace, if it declares one.
+    pub interactive: Option<Box<super::Interactive>>,
     resource_cursor: usize,
     cancel_cursor: usize,
     bugs: BugSet,
@@ -171,7 +175,8 @@ impl Authority {
         let swap = faults.iter().any(|f| matches!(f, AuthorityFault::PolicySwap { .. }));
         let resource_expectations = !(scenario.expect.resources.is_empty() && scenario.expect.usage.is_empty());
         let workload = scenario.workload.as_ref().map_or((false, false), |w| (w.mix.storage > 0, w.mix.pipeline > 0 || w.mix.compute > 0));
-        let ledger_on = budgets || compute || squeeze || resource_expectations || !scenario.pipelines.is_empty() || workload.1;
+        let workspace = scenario.workspace.is_some();
+        let ledger_on = workspace || budgets || compute || squeeze || resource_expectations || !scenario.pipelines.is_empty() || workload.1;
         let used = ledger_on || storage || swap || workload.0 || scenario.policy.is_some() || !faults.is_empty();
         if !used {
             return None;
@@ -210,10 +215,17 @@ impl Authority {
             storage_crashes,
             writes: BTreeMap::new(),
             migrations: scenario.migrations.clone(),
+            interactive: None,
             resource_cursor: 0,
             cancel_cursor: 0,
             bugs,
         }))
+    }
+
+    /// The slot of the transaction `id`, if a task began it.
+    pub fn transaction(&self, id: crate::storage::TransactionId) -> Option<&TxSlot> {
+        let at = self.transactions.binary_search_by_key(&id.0, |s| s.tx.id().0).ok()?;
+        self.transactions.get(at)
     }
 
     /// Binds a storage object label.
@@ -425,7 +437,6 @@ impl SimulatedKernel {
         let tx = a.store.begin_transaction().ok()?;
         a.transactions.push(TxSlot { owner: task, tx });
         let index = a.transactions.len() as u32 - 1;
-        debug_assert_eq!(a.transactions[index as usize].tx.id().0, u64::from(index), "transaction ids are indices");
         self.flush_authority();
         Some(index)
     }

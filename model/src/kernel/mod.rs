@@ -40,6 +40,7 @@
 
 mod api;
 mod authority;
+mod interactive;
 mod faults;
 mod ops;
 pub use ops::{OpCount, OpCounts, OpKind};
@@ -47,6 +48,7 @@ pub use ops::{OpCount, OpCounts, OpKind};
 pub use api::{KernelApi, TaskContext, TaskDescriptor, TaskHandle};
 pub(crate) use authority::exhausted_result;
 pub use authority::{Authority, PipelineRun, RunningAttempt, StageFailureRule, TxSlot};
+pub use interactive::{Interactive, WorkspaceOp};
 pub use faults::FaultInjector;
 
 use crate::budget::audit::MessageOperation;
@@ -278,6 +280,7 @@ impl SimulatedKernel {
     /// Installs the authority and resource state the scenario needs (none if it uses none of it).
     pub fn install_authority(&mut self, scenario: &crate::scenario::Scenario) {
         self.authority = Authority::for_scenario(scenario, &mut self.names);
+        self.install_interactive(scenario);
     }
 
     // ----- queries -------------------------------------------------------------------------

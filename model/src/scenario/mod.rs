@@ -33,10 +33,12 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 mod authority;
+mod interactive;
 mod network;
 mod validate;
 
 pub use authority::*;
+pub use interactive::*;
 pub use network::*;
 
 /// Most supervisors above any task: a top-level task is at level 0, a supervisor's child one level
@@ -86,6 +88,10 @@ pub struct Scenario {
     /// Schema migrations `Storage(op: Migrate(..))` steps use, one plan per object schema.
     #[serde(default)]
     pub migrations: Vec<crate::storage::MigrationPlan>,
+    /// The workspace: components, their input, focus and editors (`scenarios/README.md`, "Input,
+    /// focus, workspace and editor").
+    #[serde(default)]
+    pub workspace: Option<WorkspaceDecl>,
     /// Planted bugs to switch on.
     #[serde(default)]
     pub bugs: Vec<PlantedBug>,
@@ -330,6 +336,28 @@ pub enum StepOp {
     Storage { task: String, tx: String, op: StorageStep },
     /// `task` does `ticks` of simulated work (`CpuTicks`).
     Compute { task: String, ticks: u64 },
+    /// The workspace launches a component (policy `OnSpawn`, its budget within the workspace's;
+    /// it takes focus if nobody has it).
+    Launch { component: ComponentDecl },
+    /// The component asks for input focus (policy `OnInputFocusRequest`).
+    RequestFocus { component: String },
+    /// The component gives up its place on the focus stack (from the top: focus returns to the
+    /// one below).
+    ReleaseFocus { component: String },
+    /// The workspace focuses the next (`NextComponent`) or previous running focusable component.
+    NextComponent,
+    PrevComponent,
+    /// The workspace closes (cancels) the component.
+    Close { component: String },
+    /// The workspace's `status` of the component: `Err(InvalidCapability)` if it is not running.
+    Status { component: String },
+    /// The input service revokes the component's subscription (it stays on the focus stack;
+    /// keys routed to it are refused).
+    Revoke { component: String },
+    /// The component drops its subscription (and its place on the focus stack).
+    Unsubscribe { component: String },
+    /// The component subscribes again (one subscription per component).
+    Subscribe { component: String },
 }
 
 impl StepOp {
@@ -354,6 +382,16 @@ impl StepOp {
             StepOp::CancelPipeline { .. } => "CancelPipeline",
             StepOp::Storage { .. } => "Storage",
             StepOp::Compute { .. } => "Compute",
+            StepOp::Launch { .. } => "Launch",
+            StepOp::RequestFocus { .. } => "RequestFocus",
+            StepOp::ReleaseFocus { .. } => "ReleaseFocus",
+            StepOp::NextComponent => "NextComponent",
+            StepOp::PrevComponent => "PrevComponent",
+            StepOp::Close { .. } => "Close",
+            StepOp::Status { .. } => "Status",
+            StepOp::Revoke { .. } => "Revoke",
+            StepOp::Unsubscribe { .. } => "Unsubscribe",
+            StepOp::Subscribe { .. } => "Subscribe",
         }
     }
 }
@@ -520,6 +558,8 @@ pub struct Expectations {
     pub storage: Vec<StorageExpectation>,
     /// Network counters of named nodes at the end of the run.
     pub network: Vec<NetExpectation>,
+    /// Focus and workspace audit trails, editors' views.
+    pub interactive: InteractiveExpectations,
     /// How often message-fault rules fired with effect (and, optionally, were evaluated).
     pub rules: Vec<RuleExpectation>,
 }
@@ -825,6 +865,7 @@ impl Scenario {
         self.validate_faults(&known.tasks, &services)?;
         validate::authority(self, &known)?;
         self.validate_network()?;
+        interactive::validate(self)?;
         validate::expectations(self, &known)
     }
 

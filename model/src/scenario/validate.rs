@@ -26,6 +26,9 @@ pub(super) struct Known<'s> {
     /// Storage object labels: created by steps, `<pipeline>.<stage>` of stages that use storage.
     objects: BTreeSet<String>,
     workload_objects: bool,
+    /// Component names: declared by the workspace or launched by a step.
+    components: BTreeSet<&'s str>,
+    workspace: bool,
 }
 
 impl<'s> Known<'s> {
@@ -44,7 +47,13 @@ impl<'s> Known<'s> {
             pipelines: s.pipelines.iter().map(|p| (p.spec.name.as_str(), p)).collect(),
             objects: BTreeSet::new(),
             workload_objects: s.workload.as_ref().is_some_and(|w| w.mix.storage > 0),
+            components: BTreeSet::new(),
+            workspace: s.workspace.is_some(),
         };
+        for c in s.workspace.iter().flat_map(|w| &w.components) {
+            k.components.insert(&c.name);
+            k.objects.extend(c.document.as_ref().map(|d| d.label.clone()));
+        }
         for p in &s.pipelines {
             for (stage, handler) in p.spec.stages.iter().zip(&p.handlers) {
                 if handler.storage.is_some() {
@@ -87,6 +96,10 @@ impl<'s> Known<'s> {
                 StepOp::Storage { op: super::StorageStep::Create { object, .. }, .. } => {
                     k.objects.insert(object.clone());
                 }
+                StepOp::Launch { component } => {
+                    k.components.insert(&component.name);
+                    k.objects.extend(component.document.as_ref().map(|d| d.label.clone()));
+                }
                 _ => {}
             }
         }
@@ -126,6 +139,19 @@ impl<'s> Known<'s> {
             return Ok(());
         }
         Err(err(path, format!("unknown storage object `{label}`: expected {}", one_of(self.objects.iter().map(String::as_str))), Some(label)))
+    }
+
+    /// A component name a workspace step or expectation uses.
+    fn component(&self, path: &str, name: &str) -> Result<(), ScenarioError> {
+        self.needs_workspace(path)?;
+        check(path, "component", name, &self.components)
+    }
+
+    fn needs_workspace(&self, path: &str) -> Result<(), ScenarioError> {
+        if self.workspace {
+            return Ok(());
+        }
+        Err(err(path, "workspace steps and expectations need a workspace: expected `workspace: Some((components: [...], keys: [...]))`", None))
     }
 
     fn step(&self, path: &str, index: u32) -> Result<&'s Step, ScenarioError> {
@@ -289,6 +315,18 @@ fn step<'s>(s: &'s Scenario, i: usize, known: &Known<'_>, caps: &mut BTreeSet<&'
             known.pipeline(&format!("{path}.pipeline"), pipeline)?;
         }
         StepOp::Compute { task: t, .. } => task(t)?,
+        StepOp::Launch { component } => {
+            known.needs_workspace(&path)?;
+            super::interactive::validate_component(&format!("{path}.component"), component)?;
+        }
+        StepOp::RequestFocus { component }
+        | StepOp::ReleaseFocus { component }
+        | StepOp::Close { component }
+        | StepOp::Status { component }
+        | StepOp::Revoke { component }
+        | StepOp::Unsubscribe { component }
+        | StepOp::Subscribe { component } => known.component(&format!("{path}.component"), component)?,
+        StepOp::NextComponent | StepOp::PrevComponent => known.needs_workspace(&path)?,
         StepOp::Storage { task: t, tx, op } => {
             task(t)?;
             storage.step(&path, tx, op)?;
@@ -384,6 +422,12 @@ fn fits(op: &StepOp, outcome: &StepOutcome, path: &str, known: &Known<'_>) -> Re
 
 pub(super) fn expectations(s: &Scenario, known: &Known<'_>) -> Result<(), ScenarioError> {
     let e = &s.expect;
+    if !e.interactive.is_empty() {
+        known.needs_workspace("expect.interactive")?;
+    }
+    for (i, v) in e.interactive.views.iter().enumerate() {
+        known.component(&format!("expect.interactive.views[{i}].component"), &v.component)?;
+    }
     if let ExpectedVerdict::Violation(id) = &e.verdict {
         if !crate::invariants::ALL.contains(&id.as_str()) {
             return Err(err("expect.verdict", format!("unknown invariant `{id}`: expected {}", one_of(crate::invariants::ALL.iter().copied())), Some(id)));

@@ -1,4 +1,4 @@
-//! The workspace invariants (domain layer, not yet wired into the kernel).
+//! The workspace invariants (checked in runs by the interactive monitors, `invariants::interactive`).
 //!
 //! | id | rule (seed section) |
 //! |---|---|

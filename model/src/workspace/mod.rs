@@ -1,5 +1,6 @@
 //! The workspace manager (architecture "Phase 16: Workspace Manager — Component Orchestration").
-//! Domain layer, not yet wired into the kernel.
+//! A pure state machine; in runs, the scenario's workspace is one (`kernel::Interactive`), its
+//! operations driven by workspace steps and key events of the event loop.
 //!
 //! A component orchestrator, not a shell: it launches components (editor, CLI, pipeline, custom),
 //! lists them, moves focus between them, closes them and reports their status, with a policy check
@@ -203,6 +204,8 @@ pub struct ComponentInfo {
     pub state: ComponentState,
     pub focusable: bool,
     pub subscription: Option<InputSubscriptionCap>,
+    /// Where its input is delivered (kept for a subscription after an unsubscribe).
+    pub channel: ChannelId,
     pub cancellation: CancellationSource,
     pub exit_reason: Option<ExitReason>,
     pub name: String,
@@ -490,6 +493,7 @@ impl WorkspaceManager {
             state: ComponentState::Running,
             focusable: config.focusable,
             subscription,
+            channel: spawned.channel,
             cancellation: env.cancellations.new_source(),
             exit_reason: None,
             name: config.name.clone(),
@@ -594,6 +598,51 @@ impl WorkspaceManager {
         if let Some(new) = after {
             self.audit.push(WorkspaceEvent::ComponentFocused { component_id: new, timestamp: now });
         }
+    }
+
+    /// The component gives up its place on the focus stack: from the top, focus returns to the
+    /// one below; from below, focus stays where it is.
+    pub fn release_focus(&mut self, id: ComponentId, now: Instant) -> Result<(), WorkspaceError> {
+        let cap = self.running(id)?.subscription.ok_or(WorkspaceError::NotFocusable(id))?;
+        let before = self.focused_component();
+        self.focus.release(cap.id, now).map_err(WorkspaceError::Focus)?;
+        self.record_focus_change(before, now);
+        Ok(())
+    }
+
+    // ----- subscriptions -----------------------------------------------------------------------
+
+    /// The input service revokes the component's subscription; it keeps its place on the focus
+    /// stack (the service refuses what is routed to it).
+    pub fn revoke_input(&mut self, id: ComponentId, now: Instant) -> Result<(), WorkspaceError> {
+        let cap = self.running(id)?.subscription.ok_or(WorkspaceError::NotFocusable(id))?;
+        self.input.revoke_subscription(&cap, now).map_err(WorkspaceError::Subscription)
+    }
+
+    /// The component drops its subscription and its place on the focus stack.
+    pub fn unsubscribe_input(&mut self, id: ComponentId, now: Instant) -> Result<(), WorkspaceError> {
+        let cap = self.running(id)?.subscription.ok_or(WorkspaceError::NotFocusable(id))?;
+        let before = self.focused_component();
+        if self.focus.is_on_stack(cap.id) {
+            let _ = self.focus.release(cap.id, now);
+        }
+        self.input.unsubscribe(&cap, now).map_err(WorkspaceError::Subscription)?;
+        self.components[id.0 as usize].subscription = None;
+        self.record_focus_change(before, now);
+        Ok(())
+    }
+
+    /// A focusable component without a subscription subscribes again.
+    pub fn subscribe_input(&mut self, id: ComponentId, now: Instant) -> Result<(), WorkspaceError> {
+        let info = self.running(id)?;
+        if !info.focusable {
+            return Err(WorkspaceError::NotFocusable(id));
+        }
+        let (task, exec) = (info.identity.task_id.unwrap_or(TaskId(u64::MAX)), info.identity.execution_id);
+        let cap = self.input.subscribe_keyboard(task, exec, info.channel, now).map_err(WorkspaceError::Subscription)?;
+        self.components[id.0 as usize].subscription = Some(cap);
+        self.by_subscription.insert(cap.id, id);
+        Ok(())
     }
 
     // ----- input -----------------------------------------------------------------------------

@@ -53,7 +53,7 @@ pub fn fault_plan(tasks: Vec<String>, services: Vec<String>) -> impl Strategy<Va
         (names(), 0u64..100_000_000).prop_map(|(task, at_ns)| LifecycleFault::CrashAt { task, at_ns }),
     ];
     (proptest::collection::vec(rule, 0..5), proptest::collection::vec(lifecycle, 0..3))
-        .prop_map(|(message_faults, lifecycle_faults)| FaultPlan { message_faults, lifecycle_faults, authority_faults: Vec::new() })
+        .prop_map(|(message_faults, lifecycle_faults)| FaultPlan { message_faults, lifecycle_faults, authority_faults: Vec::new(), input_faults: Vec::new() })
 }
 
 /// Generated scenarios (each from a random seed of the generator).

@@ -174,6 +174,10 @@ fn text_output(cli: &Cli, report: &RunReport, file: &str, check: Option<&Determi
             out.push('\n');
             out.push_str(&authority);
         }
+        if let Some(interactive) = scenarios::render_interactive(report) {
+            out.push('\n');
+            out.push_str(&interactive);
+        }
     }
     out
 }
