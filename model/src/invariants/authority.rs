@@ -186,7 +186,7 @@ impl AuthorityMonitors {
     pub fn end_event(&mut self, kernel: &SimulatedKernel, c: &mut Checker<'_>) {
         c.attribute("budget");
         if self.refusal.take().is_some() {
-            c.check(Invariant::PolicyDenyHasNoEffect, true, || unreachable_description());
+            c.check(Invariant::PolicyDenyHasNoEffect, true, unreachable_description);
         }
         let charges = core::mem::take(&mut self.charges);
         for (what, pending) in [("send", charges.send.map(|e| format!("{e}"))), ("receive", charges.receive.map(|e| format!("{e}"))), ("stage", charges.stage.map(|(p, s)| format!("{s} of {p}")))] {

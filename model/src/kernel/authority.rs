@@ -359,7 +359,7 @@ impl SimulatedKernel {
 
     /// `OnCapabilityDelegate` for moving `cap` from `from` to `to`.
     pub(crate) fn enforce_delegation(&mut self, cap: crate::ids::CapId, from: TaskId, to: TaskId) -> Result<(), KernelError> {
-        if !self.authority.as_ref().is_some_and(|a| a.policy.is_some()) {
+        if self.authority.as_ref().is_none_or(|a| a.policy.is_none()) {
             return Ok(());
         }
         let context = PolicyContext::for_capability_delegation(self.identity_of(from), self.identity_of(to), cap.0);
