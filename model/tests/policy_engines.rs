@@ -543,3 +543,10 @@ fn policy_checks_happen_at_virtual_time() {
     use PolicyEvent::*;
     assert_eq!(times, [(OnPipelineStart, 0), (OnPipelineStageStart, 0), (OnPipelineStageEnd, 7), (OnPipelineStageStart, 7), (OnPipelineStageEnd, 14)]);
 }
+
+#[test]
+fn a_composition_is_empty_until_a_policy_is_added() {
+    use model::policy::{ComposedPolicy, NoOpPolicy};
+    assert!(ComposedPolicy::new().is_empty());
+    assert!(!ComposedPolicy::new().add_policy(Box::new(NoOpPolicy)).is_empty());
+}
