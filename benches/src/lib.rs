@@ -7,11 +7,12 @@
 //!   text, in any size.
 //! - [`minimal`]: the minimal hand-written discrete-event loop of the same workload, the physical
 //!   reference.
-//! - [`reference`], [`scaling`], [`recording`], [`throughput`], [`time_to_find`]: one module per
+//! - [`reference`], [`scaling`], [`recording`], [`throughput`], [`time_to_find`], [`network`]: one module per
 //!   benchmark, each `run(&Mode) -> Result<BenchResult, String>`.
 
 pub mod harness;
 pub mod minimal;
+pub mod network;
 pub mod recording;
 pub mod reference;
 pub mod ring;

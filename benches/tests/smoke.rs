@@ -3,7 +3,7 @@
 //! Speed is not checked here (figures come from `cargo bench` in release builds).
 
 use benches::harness::{emit, Mode};
-use benches::{recording, reference, scaling, throughput, time_to_find};
+use benches::{network, recording, reference, scaling, throughput, time_to_find};
 use reports::inputs::{load, load_file, Input};
 use reports::results::BenchResult;
 
@@ -13,7 +13,7 @@ type Bench = fn(&Mode) -> Result<BenchResult, String>;
 fn every_benchmark_runs_in_quick_mode_and_its_results_render() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mode = Mode::quick(dir.path());
-    let benches: [(&str, Bench); 5] = [("reference", reference::run), ("scaling", scaling::run), ("recording", recording::run), ("throughput", throughput::run), ("time_to_find", time_to_find::run)];
+    let benches: [(&str, Bench); 6] = [("reference", reference::run), ("scaling", scaling::run), ("recording", recording::run), ("throughput", throughput::run), ("time_to_find", time_to_find::run), ("network", network::run)];
     for (name, run) in benches {
         let result = run(&mode).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(result.bench, name);
@@ -27,13 +27,13 @@ fn every_benchmark_runs_in_quick_mode_and_its_results_render() {
         }
     }
     let inputs = load(&[dir.path().to_path_buf()]).expect("the directory loads");
-    assert_eq!(inputs.len(), 5);
+    assert_eq!(inputs.len(), 6);
     let written = reports::render(&inputs, &dir.path().join("report")).expect("renders");
     let html = std::fs::read_to_string(&written[1]).expect("report.html");
-    for heading in ["Reference workload against both references", "Scaling", "Recording and replay", "Campaign throughput", "Time to find planted bugs"] {
+    for heading in ["Reference workload against both references", "Scaling", "Recording and replay", "Campaign throughput", "Time to find planted bugs", "Networked runs"] {
         assert!(html.contains(heading), "{heading} missing from the report");
     }
-    assert!(html.matches("<svg").count() >= 6, "every benchmark has its charts");
+    assert!(html.matches("<svg").count() >= 7, "every benchmark has its charts");
 }
 
 #[test]

@@ -16,7 +16,7 @@ fn series_key(dimension: &str) -> &str {
 }
 
 /// The order results appear in, whatever order the files were given in.
-pub const ORDER: [&str; 6] = ["reference", "scaling", "recording", "throughput", "time_to_find", "shrink"];
+pub const ORDER: [&str; 7] = ["reference", "scaling", "recording", "throughput", "time_to_find", "shrink", "network"];
 
 /// A heading for each benchmark.
 fn heading(bench: &str) -> String {
@@ -27,6 +27,7 @@ fn heading(bench: &str) -> String {
         "throughput" => "Campaign throughput".into(),
         "time_to_find" => "Time to find planted bugs".into(),
         "shrink" => "Shrinking planted bugs".into(),
+        "network" => "Networked runs".into(),
         other => format!("Benchmark `{other}`"),
     }
 }
@@ -91,6 +92,10 @@ fn charts_of(result: &BenchResult) -> Result<Vec<Chart>, String> {
             let before: Vec<f64> = s.rows.iter().map(|r| r.before.events as f64).collect();
             let after: Vec<f64> = s.rows.iter().map(|r| r.after.events as f64).collect();
             vec![chart("Events of the first failing run and of the shrunk run, per planted bug.", charts::grouped("Shrinking: events before and after", "events (log scale)", &labels, &[("before", &before), ("after", &after)], true)?)]
+        }
+        Figures::Network(n) => {
+            let bars: Vec<(String, f64)> = n.workloads.iter().map(|w| (w.name.clone(), w.events_per_s)).collect();
+            vec![chart("Events per wall-clock second of each networked workload (median round).", charts::bars("Networked runs", "events per second", &bars)?)]
         }
     })
 }

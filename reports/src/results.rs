@@ -41,6 +41,7 @@ pub enum Figures {
     Throughput(Throughput),
     TimeToFind(TimeToFind),
     Shrink(Shrink),
+    Network(Network),
 }
 
 /// A target of the issue and the value this run measured.
@@ -304,6 +305,53 @@ impl Throughput {
     }
 }
 
+// ----- network -----------------------------------------------------------------------------------
+
+/// Networked runs (the canonical path): events and simulated time per wall-clock second.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Network {
+    pub workloads: Vec<NetWorkload>,
+}
+
+/// One networked workload, run `repetitions` times per round.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetWorkload {
+    pub name: String,
+    pub nodes: usize,
+    /// Whether the fault plan has link or node faults.
+    pub faults: bool,
+    /// Events of one run.
+    pub events: u64,
+    /// Virtual seconds one run covers.
+    pub virtual_s: f64,
+    /// Runs per timed round (short runs are repeated so a round lasts long enough to time).
+    pub repetitions: u32,
+    /// Wall-clock seconds of one run (median round ÷ repetitions).
+    pub wall_s: f64,
+    pub events_per_s: f64,
+    /// Simulated seconds per wall-clock second.
+    pub virtual_per_wall: f64,
+}
+
+impl Network {
+    fn table(&self) -> Table {
+        let mut t = Table::new("Networked runs (canonical path): one run of each workload", &["workload", "nodes", "faults", "events", "virtual time", "wall per run", "events/s", "simulated s per wall s"]);
+        for w in &self.workloads {
+            t.row(vec![
+                w.name.clone(),
+                w.nodes.to_string(),
+                if w.faults { "yes" } else { "no" }.to_string(),
+                si(w.events as f64),
+                format!("{:.2} s", w.virtual_s),
+                format!("{:.2} ms", w.wall_s * 1e3),
+                si(w.events_per_s),
+                format!("{}", three_figures(w.virtual_per_wall)),
+            ]);
+        }
+        t
+    }
+}
+
 // ----- time to find ------------------------------------------------------------------------------
 
 /// Runs and time until a short campaign finds each planted bug.
@@ -410,6 +458,7 @@ impl BenchResult {
             Figures::Throughput(t) => vec![t.table()],
             Figures::TimeToFind(t) => vec![t.table()],
             Figures::Shrink(s) => vec![s.table()],
+            Figures::Network(n) => vec![n.table()],
         }
     }
 
