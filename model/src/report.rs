@@ -197,6 +197,42 @@ pub struct RuleCount {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetReport {
     pub nodes: Vec<NetNodeRow>,
+    /// The network's security audit, in the order it happened: every session's bound identity
+    /// and every refused handshake (seed `001_*`: a peer presenting another identity is rejected
+    /// and audited).
+    #[serde(default)]
+    pub audit: Vec<NetAuditRecord>,
+}
+
+/// One record of the network's security audit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetAuditRecord {
+    pub at: crate::time::Instant,
+    /// The node that recorded it.
+    pub node: String,
+    pub event: NetAuditEvent,
+}
+
+/// What the network's security audit records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetAuditEvent {
+    /// A session came up bound to the identity `bound` (the one learnt at discovery).
+    SessionBound { peer: crate::net::Ipv4Address, bound: crate::net::events::DeviceId, role: crate::net::events::Role },
+    /// A handshake was refused: the peer proved `presented`, discovery had learnt `expected`.
+    HandshakeRejected { peer: crate::net::Ipv4Address, expected: Option<crate::net::events::DeviceId>, presented: crate::net::events::DeviceId, reason: crate::net::events::RejectReason },
+}
+
+impl NetAuditEvent {
+    /// One line: `HandshakeRejected peer 10.0.0.3 presented device 9, expected device 3 (IdentityMismatch)`.
+    pub fn describe(&self) -> alloc::string::String {
+        match self {
+            NetAuditEvent::SessionBound { peer, bound, role } => alloc::format!("SessionBound peer {peer} bound to {bound} ({role:?})"),
+            NetAuditEvent::HandshakeRejected { peer, expected, presented, reason } => {
+                let expected = expected.map_or_else(|| "nothing (peer not discovered)".into(), |d| alloc::format!("{d}"));
+                alloc::format!("HandshakeRejected peer {peer} presented {presented}, discovery learnt {expected} ({reason:?})")
+            }
+        }
+    }
 }
 
 /// One node's counters at the end of a run.

@@ -3,7 +3,7 @@
 //! - [`parse_scenario`] / [`load_scenario`]: RON text or file → validated [`model::Scenario`],
 //!   with errors that carry the file, line and column ([`LoadError`]); [`locate_expectations`]
 //!   maps each expectation result of a run back to its line in the file;
-//! - [`render_summary`], [`render_audit`], [`render_authority`], [`render_interactive`], [`JsonOutput`]: text and JSON
+//! - [`render_summary`], [`render_audit`], [`render_authority`], [`render_interactive`], [`render_network`], [`JsonOutput`]: text and JSON
 //!   forms of a [`model::RunReport`];
 //! - [`compare_runs`] / [`check_against`]: the determinism check.
 //!
@@ -18,11 +18,13 @@ mod json;
 mod lint;
 mod load;
 mod locate;
+mod network;
 mod scan;
 mod summary;
 
 pub use authority::render_authority;
 pub use interactive::render_interactive;
+pub use network::render_network;
 pub use determinism::{check_against, compare_runs, render_check, DeterminismCheck};
 pub use error::LoadError;
 pub use json::{audit_json, render_json, JsonOutput};

@@ -65,6 +65,9 @@ fn library_scenarios_meet_their_expectations_and_match_snapshots() {
         if let Some(interactive) = scenarios::render_interactive(&report) {
             insta::assert_snapshot!(format!("interactive_{}", name(&path)), interactive);
         }
+        if let Some(network) = scenarios::render_network(&report) {
+            insta::assert_snapshot!(format!("network_{}", name(&path)), network);
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use crate::net::service::{PacketOutcome, PacketServiceEvent};
 use crate::net::topology::NodeId;
 use crate::net::wire::WireEvent;
 use crate::observation::Observation;
-use crate::report::{NetNodeRow, NetReport};
+use crate::report::{NetAuditEvent, NetAuditRecord, NetNodeRow, NetReport};
 use crate::scenario::{NetCounter, Network, Scenario};
 use crate::time::Instant;
 use alloc::boxed::Box;
@@ -34,6 +34,8 @@ pub(super) struct NetRun {
     actions: Vec<Option<Action>>,
     free: Vec<u32>,
     counters: Vec<[u64; NetCounter::ALL.len()]>,
+    /// The security audit: `(time, node, record)` in the order recorded.
+    audit: Vec<(Instant, NodeId, NetAuditEvent)>,
 }
 
 impl NetRun {
@@ -43,7 +45,7 @@ impl NetRun {
         let topology = n.topology().ok()?;
         let nodes = NetNodes::new(topology, n.faults.clone(), config(n, scenario)).ok()?;
         let counters = alloc::vec![[0; NetCounter::ALL.len()]; nodes.len()];
-        Some(Box::new(NetRun { nodes, actions: Vec::new(), free: Vec::new(), counters }))
+        Some(Box::new(NetRun { nodes, actions: Vec::new(), free: Vec::new(), counters, audit: Vec::new() }))
     }
 
     fn park(&mut self, action: Action) -> u32 {
@@ -63,9 +65,12 @@ impl NetRun {
         self.counters[node.index()][counter as usize] += 1;
     }
 
-    /// Counts one event for the report.
-    fn tally(&mut self, event: &NetEvent) {
+    /// Counts one event for the report and keeps its audit record, if it has one.
+    fn tally(&mut self, now: Instant, event: &NetEvent) {
         use NetCounter as C;
+        if let Some((node, record)) = audit_record(event) {
+            self.audit.push((now, node, record));
+        }
         match event {
             NetEvent::Discovery { node, event: DiscoveryEvent::PeerDiscovered { .. } } => self.count(*node, C::PeersDiscovered),
             NetEvent::Session { node, event } => match event {
@@ -101,7 +106,8 @@ impl NetRun {
                 NetNodeRow { name: topology.node(node).name.clone(), address: topology.node(node).address, incarnation: self.nodes.incarnation(node), up: self.nodes.app(node).is_some(), counters }
             })
             .collect();
-        NetReport { nodes }
+        let audit = self.audit.iter().map(|(at, node, event)| NetAuditRecord { at: *at, node: topology.node(*node).name.clone(), event: event.clone() }).collect();
+        NetReport { nodes, audit }
     }
 
     /// Peers from which `node`'s application (its current incarnation) got every payload
@@ -120,6 +126,17 @@ impl NetRun {
         });
         complete.count() as u64
     }
+}
+
+/// The security audit's record of an event, if it is one.
+fn audit_record(event: &NetEvent) -> Option<(NodeId, NetAuditEvent)> {
+    let NetEvent::Session { node, event } = event else { return None };
+    let record = match *event {
+        SessionEvent::Established { peer, bound, role, .. } => NetAuditEvent::SessionBound { peer, bound, role },
+        SessionEvent::HandshakeRejected { peer, expected, presented, reason, .. } => NetAuditEvent::HandshakeRejected { peer, expected, presented, reason },
+        _ => return None,
+    };
+    Some((*node, record))
 }
 
 /// The nodes' configuration from the scenario.
@@ -161,7 +178,7 @@ impl Simulation<'_> {
         }
         let recorded: Vec<NetEvent> = net.nodes.take_recorded().collect();
         for event in recorded {
-            net.tally(&event);
+            net.tally(now, &event);
             self.kernel.observations.push(Observation::Net(Box::new(event)));
         }
     }

@@ -56,8 +56,8 @@ struct Cli {
     check_determinism: bool,
 
     /// Also print the capability audit log, one record per line (and, when the scenario uses
-    /// them, the policy audit log, pipeline reports and traces, the resource audit log and the
-    /// storage objects).
+    /// them, the policy audit log, pipeline reports and traces, the resource audit log, the
+    /// storage objects, the workspace's trails and the network's security audit).
     #[arg(long)]
     audit: bool,
 
@@ -177,6 +177,10 @@ fn text_output(cli: &Cli, report: &RunReport, file: &str, check: Option<&Determi
         if let Some(interactive) = scenarios::render_interactive(report) {
             out.push('\n');
             out.push_str(&interactive);
+        }
+        if let Some(network) = scenarios::render_network(report) {
+            out.push('\n');
+            out.push_str(&network);
         }
     }
     out
