@@ -206,3 +206,19 @@ fn queues_are_bounded_and_interfaces_registered() {
     let log = check(&NetFaultPlan::default(), &as_net(events));
     assert!(log.is_clean(), "{:?}", log.breaches);
 }
+
+/// `PayloadAbove(n)` holds for a payload of more than `n` bytes, not of exactly `n`; every policy
+/// and the service name themselves (the name is what the policy audit shows).
+#[test]
+fn payload_above_is_strict_and_policies_are_named() {
+    let policy = ron::from_str::<NetworkPolicySpec>(r#"Rules((name: "Big", otherwise: Deny("small"), rules: [(when: [PayloadAbove(2)], then: Allow)]))"#).unwrap().build();
+    let decide = |p: &model::net::Packet| policy.evaluate(&PacketContext { execution_id: EXEC, interface_id: IFACE, direction: PacketDirection::Send, packet: p }).is_allow();
+    assert!(!decide(&packet(&[1, 2])), "exactly 2 bytes is not above 2");
+    assert!(decide(&packet(&[1, 2, 3])));
+    use model::net::NetworkPolicy;
+    assert_eq!(AllowAllPolicy.name(), "AllowAllPolicy");
+    assert_eq!(DenyAllPolicy.name(), "DenyAllPolicy");
+    assert_eq!(ron::from_str::<NetworkPolicySpec>("AllowAll").unwrap().build().name(), "AllowAllPolicy");
+    assert_eq!(service(Box::new(DenyAllPolicy), InterfaceKind::Loopback).policy_name(), "DenyAllPolicy");
+    assert_eq!(service(policy, InterfaceKind::Loopback).policy_name(), "Big");
+}
