@@ -14,7 +14,8 @@ const LABEL: usize = 14;
 
 /// The command that re-runs this exact run.
 pub fn reproduce_command(scenario_path: &str, seed: u64) -> String {
-    format!("cargo run --release --bin scenario -- {} --seed {seed}", shell_quote(scenario_path))
+    let features = if model::scenario::NET_PATH == "net-bringup-lite" { " --no-default-features --features net-bringup-lite" } else { "" };
+    format!("cargo run --release{features} --bin scenario -- {} --seed {seed}", shell_quote(scenario_path))
 }
 
 /// Quotes a path for a POSIX shell when it contains anything beyond safe characters.
@@ -144,6 +145,26 @@ fn invariants(out: &mut String, report: &RunReport) {
     operations(out, report);
     fault_rules(out, report);
     network(out, report);
+    lite(out, report);
+}
+
+/// The bring-up lite node: its address, echo replies, fetches and non-zero counters.
+fn lite(out: &mut String, report: &RunReport) {
+    let Some(lite) = &report.lite else { return };
+    out.push_str("\nlite network\n");
+    let address = lite.address.map_or("none (DHCP still asking)".to_string(), |a| format!("{a}{}", if lite.fallback { " (fallback)" } else { " (lease)" }));
+    out.push_str(&format!("  address     {address}\n"));
+    out.push_str(&format!("  echoes      {:?}\n", lite.echo_replies));
+    for f in &lite.fetches {
+        let end = match f.status {
+            None => "still waiting".to_string(),
+            Some(0) => format!("timed out after {} attempt(s)", f.attempts),
+            Some(s) => format!("{s} {:?} after {} attempt(s)", f.body, f.attempts),
+        };
+        out.push_str(&format!("  fetch       {}: {end}\n", f.url));
+    }
+    let counters: Vec<String> = model::report::LiteCounter::ALL.iter().filter(|c| lite.get(**c) > 0).map(|c| format!("{c:?} {}", lite.get(*c))).collect();
+    out.push_str(&format!("  counters    {}\n", if counters.is_empty() { "nothing".to_string() } else { counters.join(", ") }));
 }
 
 /// Each node of the scenario's network: its address, state and non-zero counters.
