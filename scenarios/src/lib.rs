@@ -39,7 +39,7 @@ pub fn render_warnings(warnings: &[Warning], source: &str, file: &str) -> String
         .collect()
 }
 pub use load::{load_scenario, load_scenario_with_source, locate_expectations, parse_scenario, parse_unvalidated, ron_options};
-pub use summary::{format_ms, render_audit, render_summary, render_unmet, reproduce_command, verdict};
+pub use summary::{format_ms, render_audit, render_summary, render_unmet, reproduce_command, reproduce_run_command, verdict};
 
 /// The networking path a scenario text needs, if any (seed 001: a build has exactly one): a
 /// top-level `lite_network` needs `net-bringup-lite`, a `network` needs `net-canonical`; a

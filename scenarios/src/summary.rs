@@ -14,8 +14,17 @@ const LABEL: usize = 14;
 
 /// The command that re-runs this exact run.
 pub fn reproduce_command(scenario_path: &str, seed: u64) -> String {
-    let features = if model::scenario::NET_PATH == "net-bringup-lite" { " --no-default-features --features net-bringup-lite" } else { "" };
-    format!("cargo run --release{features} --bin scenario -- {} --seed {seed}", shell_quote(scenario_path))
+    format!("cargo run --release --bin scenario -- {} --seed {seed}", shell_quote(scenario_path))
+}
+
+/// The command that reproduces `report`'s run of the scenario at `scenario_path`: a run of a lite
+/// network needs a lite build; every other run is the same in both builds, so the default one.
+pub fn reproduce_run_command(report: &RunReport, scenario_path: &str) -> String {
+    let command = reproduce_command(scenario_path, report.seed);
+    match report.lite {
+        Some(_) => command.replacen("--release", "--release --no-default-features --features net-bringup-lite", 1),
+        None => command,
+    }
 }
 
 /// Quotes a path for a POSIX shell when it contains anything beyond safe characters.
@@ -79,7 +88,7 @@ pub fn render_summary(report: &RunReport, scenario_path: &str) -> String {
     expectations(&mut out, report, scenario_path);
     out.push('\n');
     row(&mut out, "trace hash", report.trace_hash_hex());
-    row(&mut out, "reproduce", reproduce_command(scenario_path, report.seed));
+    row(&mut out, "reproduce", reproduce_run_command(report, scenario_path));
     out
 }
 

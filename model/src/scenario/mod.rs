@@ -111,12 +111,14 @@ pub struct Scenario {
     /// Networked nodes in the same run (seeds `000_*`, `001_*`): see [`Network`].
     #[serde(default)]
     pub network: Option<Network>,
-    /// The bring-up lite node (seed `001_*`, lite builds only): see [`LiteNetwork`].
+    #[serde(default)]
+    pub expect: Expectations,
+    /// The bring-up lite node (seed `001_*`, lite builds only): see [`LiteNetwork`]. Keep it the
+    /// last field, after `expect` (whose last field is `expect.lite`): `trace::scenario_digest`
+    /// relies on it to give a scenario without lite parts the same digest in both builds.
     #[cfg(feature = "net-bringup-lite")]
     #[serde(default)]
     pub lite_network: Option<LiteNetwork>,
-    #[serde(default)]
-    pub expect: Expectations,
 }
 
 /// When a run stops.
@@ -579,7 +581,8 @@ pub struct Expectations {
     pub interactive: InteractiveExpectations,
     /// How often message-fault rules fired with effect (and, optionally, were evaluated).
     pub rules: Vec<RuleExpectation>,
-    /// What the bring-up lite node shows at the end (lite builds only).
+    /// What the bring-up lite node shows at the end (lite builds only). Keep it the last field
+    /// (see `Scenario::lite_network`).
     #[cfg(feature = "net-bringup-lite")]
     pub lite: Option<LiteExpectation>,
 }
