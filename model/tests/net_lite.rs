@@ -1,6 +1,7 @@
 //! The bring-up lite path (seed `001_*`, feature `net-bringup-lite`): loopback-only netstack, the
 //! DHCP stub with its documented fallback address, `echod` and `fetchd` — every packet through the
-//! packet service, the packet invariants checked as the node runs.
+//! packet service, the packet invariants checked as the node runs; and the same node in a scenario
+//! run (`lite_network`), where the `net.*` invariants catch the packet service's planted bugs.
 #![cfg(feature = "net-bringup-lite")]
 
 use model::budget::audit::ResourceEvent;
