@@ -52,6 +52,9 @@ pub fn build(scenarios_dir: &Path) -> Result<Plan, String> {
     let mut traces = Vec::new();
     for path in sorted_files(scenarios_dir, &|n| n.ends_with(".ron") && !is_trace_file(n), false) {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+        if !scenarios::runs_here(&std::fs::read_to_string(&path).unwrap_or_default()) {
+            continue; // a file of the other networking path (the bring-up lite scenarios)
+        }
         let scenario = scenarios::load_scenario(&path).map_err(|e| e.to_string())?;
         let seeds: Vec<u64> = (0..SEEDS_PER_SCENARIO).map(|i| scenario.seed.wrapping_add(i)).collect();
         if stem.starts_with("bug_") {

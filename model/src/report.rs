@@ -266,6 +266,85 @@ impl NetReport {
     }
 }
 
+/// A counter of the bring-up lite node (`expect.lite.counters`, the run summary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum LiteCounter {
+    /// Requests the DHCP stub made.
+    DhcpRequests,
+    /// Datagrams the client sent that the netstack took.
+    ClientSends,
+    /// The client's sends the netstack refused (unreachable, policy, budget).
+    ClientSendsRefused,
+    /// Datagrams `echod` echoed.
+    Echoed,
+    /// Echo replies the client received.
+    EchoReplies,
+    /// Fetches that ended with an answer.
+    FetchesAnswered,
+    /// Fetches that timed out after every attempt.
+    FetchesTimedOut,
+    /// Packet operations the policy allowed.
+    PacketsAllowed,
+    /// Packet operations the policy denied.
+    PacketsDenied,
+    /// `PacketCount` consumption records of the node's identities.
+    PacketsConsumed,
+    /// Packet operations refused because the identity's `PacketCount` was exhausted.
+    PacketsExhausted,
+    /// Looped-back packets the netstack discarded (no listener, or refused on receive).
+    PacketsDiscarded,
+}
+
+impl LiteCounter {
+    pub const ALL: [LiteCounter; 12] = [
+        LiteCounter::DhcpRequests,
+        LiteCounter::ClientSends,
+        LiteCounter::ClientSendsRefused,
+        LiteCounter::Echoed,
+        LiteCounter::EchoReplies,
+        LiteCounter::FetchesAnswered,
+        LiteCounter::FetchesTimedOut,
+        LiteCounter::PacketsAllowed,
+        LiteCounter::PacketsDenied,
+        LiteCounter::PacketsConsumed,
+        LiteCounter::PacketsExhausted,
+        LiteCounter::PacketsDiscarded,
+    ];
+}
+
+/// What a run's bring-up lite node did (lite builds, scenarios with a `lite_network`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiteReport {
+    /// The interface's address at the end (none while the DHCP stub is still asking).
+    pub address: Option<crate::net::Ipv4Cidr>,
+    /// Whether that address is the documented fallback.
+    pub fallback: bool,
+    /// Every payload the client got back, in order (lossy UTF-8).
+    pub echo_replies: Vec<String>,
+    /// Every scripted fetch, in script order.
+    pub fetches: Vec<LiteFetchRow>,
+    /// Every counter, in `LiteCounter::ALL` order.
+    pub counters: Vec<(LiteCounter, u64)>,
+}
+
+/// How one scripted fetch ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiteFetchRow {
+    pub url: String,
+    /// The answer's status, 0 = timed out; none while it is still waiting at the end of the run.
+    pub status: Option<u16>,
+    /// The answer's body (lossy UTF-8).
+    pub body: String,
+    /// Attempts made (0 while waiting).
+    pub attempts: u32,
+}
+
+impl LiteReport {
+    pub fn get(&self, counter: LiteCounter) -> u64 {
+        self.counters.iter().find(|(c, _)| *c == counter).map_or(0, |(_, n)| *n)
+    }
+}
+
 /// The workload's operations, made explicit (see `workload::WorkloadRecord`).
 pub use crate::workload::WorkloadRecord;
 
@@ -342,6 +421,10 @@ pub struct RunReport {
     /// Per-node network counters, when the scenario has a network (in JSON output only then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetReport>,
+    /// What the bring-up lite node did, when the scenario has one (lite builds; in JSON output
+    /// only then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lite: Option<LiteReport>,
     /// The focus, input and workspace audit trails and the components' final state, when the
     /// scenario has a workspace.
     #[serde(skip)]

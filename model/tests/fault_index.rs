@@ -37,6 +37,8 @@ fn scenario(rules: Vec<MessageFaultRule>) -> Scenario {
         workspace: None,
         bugs: vec![],
         network: None,
+        #[cfg(feature = "net-bringup-lite")]
+        lite_network: None,
         expect: Default::default(),
     };
     s.faults.message_faults = rules;

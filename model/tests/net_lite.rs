@@ -1,6 +1,7 @@
 //! The bring-up lite path (seed `001_*`, feature `net-bringup-lite`): loopback-only netstack, the
 //! DHCP stub with its documented fallback address, `echod` and `fetchd` — every packet through the
-//! packet service, the packet invariants checked as the node runs.
+//! packet service, the packet invariants checked as the node runs; and the same node in a scenario
+//! run (`lite_network`), where the `net.*` invariants catch the packet service's planted bugs.
 #![cfg(feature = "net-bringup-lite")]
 
 use model::budget::audit::ResourceEvent;
@@ -141,4 +142,56 @@ fn a_lite_run_is_deterministic() {
         (n.digest(), n.events().len())
     };
     assert_eq!(go(), go());
+}
+
+/// A lite scenario run through the normal runner (`lite_network`, `engine/lite.rs`).
+fn lite_scenario(bugs: &str) -> model::Scenario {
+    let text = format!(
+        r#"(
+            name: "lite",
+            limits: (max_time_ns: 100_000_000),
+            bugs: [{bugs}],
+            lite_network: Some((
+                policy: Rules((name: "NoFetch", rules: [(when: [DestinationPort(8080)], then: Deny("no fetch"))])),
+                client_packet_budget: Some(3),
+                fetch: (timeout_ns: 10_000_000, max_attempts: 3),
+                script: [
+                    (at_ns: 1_000_000, op: Echo("a")),
+                    (at_ns: 2_000_000, op: Echo("b")),
+                    (at_ns: 3_000_000, op: Fetch("http://127.0.0.1:8080/hello")),
+                ],
+            )),
+        )"#
+    );
+    let s: model::Scenario = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME).from_str(&text).expect("parses");
+    s.validate().expect("valid");
+    s
+}
+
+#[test]
+fn a_lite_scenario_runs_on_the_run_queue_checked_by_the_net_invariants() {
+    let s = lite_scenario("");
+    let report = model::run(&s, &model::RunConfig::seeded(1));
+    assert!(report.first_violation().is_none(), "{:?}", report.first_violation());
+    let checks = |id: &str| report.invariant_checks.iter().find(|(i, _)| i == id).map_or(0, |(_, n)| *n);
+    for id in [checks::POLICY_BEFORE_BUDGET, checks::DENIED_CONSUMES_NOTHING, checks::PACKET_BUDGET_EXACT] {
+        assert!(checks(id) > 0, "{id} is checked in lite runs");
+    }
+    let lite = report.lite.as_ref().expect("a lite report");
+    assert_eq!(lite.echo_replies, ["a"], "the client's budget of 3 pays one echo and one more send");
+    assert_eq!(lite.fetches[0].status, Some(0), "the rule denies every request to the responder");
+    assert_eq!(lite.get(model::report::LiteCounter::PacketsDenied), 3);
+    assert_eq!(lite.get(model::report::LiteCounter::PacketsExhausted), 1);
+    assert_eq!(report.trace_hash, model::run(&s, &model::RunConfig::seeded(2)).trace_hash, "nothing in a lite run is drawn");
+    assert_eq!(report.choices_drawn, 0);
+}
+
+#[test]
+fn the_packet_service_bugs_are_caught_in_lite_runs() {
+    use model::bugs::PlantedBug::*;
+    for bug in [NetPolicyCheckedAfterBudget, DeniedPacketCharged, ReceivedPacketNotCharged] {
+        let report = model::run(&lite_scenario(&format!("{bug:?}")), &model::RunConfig::seeded(1));
+        let first = report.first_violation().map(|v| v.invariant.as_str());
+        assert_eq!(first, Some(bug.caught_by()[0]), "{bug:?}");
+    }
 }

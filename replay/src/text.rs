@@ -166,8 +166,15 @@ pub fn ron_options() -> ron::Options {
 pub fn describe(error: &ron::Error) -> String {
     match error {
         ron::Error::ExceededRecursionLimit => format!("values nest too deeply: {}", nesting_limit()),
+        ron::Error::NoSuchStructField { found, expected, .. } if is_lite_section(found, expected) => format!("`{found}`: {}", model::scenario::LITE_ONLY),
         other => other.to_string(),
     }
+}
+
+/// Whether an unknown field is a lite section met by a canonical build (the scenario's
+/// `lite_network`, the expectations' `lite`).
+fn is_lite_section(found: &str, expected: &[&str]) -> bool {
+    model::scenario::NET_PATH == "net-canonical" && ((found == "lite_network" && expected.contains(&"network")) || (found == "lite" && expected.contains(&"interactive")))
 }
 
 /// The text without a leading UTF-8 byte-order mark (some editors write one).

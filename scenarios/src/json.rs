@@ -2,7 +2,7 @@
 //! optional determinism check and, on request, the audit log.
 
 use crate::determinism::DeterminismCheck;
-use crate::summary::reproduce_command;
+use crate::summary::reproduce_run_command;
 use model::RunReport;
 use serde::Serialize;
 use serde_json::Value;
@@ -52,7 +52,7 @@ impl<'a> JsonOutput<'a> {
             passed: report.passed(),
             trace_hash_hex: report.trace_hash_hex(),
             report,
-            reproduce: reproduce_command(file, report.seed),
+            reproduce: reproduce_run_command(report, file),
             determinism_check: None,
             audit_log: None,
         }

@@ -41,7 +41,27 @@ pub fn render_warnings(warnings: &[Warning], source: &str, file: &str) -> String
         .collect()
 }
 pub use load::{load_scenario, load_scenario_with_source, locate_expectations, parse_scenario, parse_unvalidated, ron_options};
-pub use summary::{format_ms, render_audit, render_summary, render_unmet, reproduce_command, verdict};
+pub use summary::{format_ms, render_audit, render_summary, render_unmet, reproduce_command, reproduce_run_command, verdict};
+
+/// The networking path a scenario text needs, if any (seed 001: a build has exactly one): a
+/// top-level `lite_network` needs `net-bringup-lite`, a `network` needs `net-canonical`; a
+/// scenario with neither runs in both. Read from the text (a field name at the start of a line), so
+/// it works whichever path this build has; the scenario-files tests check it against the loader.
+pub fn required_net_path(text: &str) -> Option<&'static str> {
+    let fields = || text.lines().map(str::trim_start);
+    if fields().any(|l| l.starts_with("lite_network:")) {
+        Some("net-bringup-lite")
+    } else if fields().any(|l| l.starts_with("network:")) {
+        Some("net-canonical")
+    } else {
+        None
+    }
+}
+
+/// Whether this build runs a scenario text (see [`required_net_path`]).
+pub fn runs_here(text: &str) -> bool {
+    required_net_path(text).is_none_or(|p| p == model::scenario::NET_PATH)
+}
 
 /// Parses a seed given on a command line: decimal or `0x` hex, the forms every tool prints.
 pub fn parse_seed(s: &str) -> Result<u64, String> {

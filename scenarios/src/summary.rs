@@ -17,6 +17,16 @@ pub fn reproduce_command(scenario_path: &str, seed: u64) -> String {
     format!("cargo run --release --bin scenario -- {} --seed {seed}", shell_quote(scenario_path))
 }
 
+/// The command that reproduces `report`'s run of the scenario at `scenario_path`: a run of a lite
+/// network needs a lite build; every other run is the same in both builds, so the default one.
+pub fn reproduce_run_command(report: &RunReport, scenario_path: &str) -> String {
+    let command = reproduce_command(scenario_path, report.seed);
+    match report.lite {
+        Some(_) => command.replacen("--release", "--release --no-default-features --features net-bringup-lite", 1),
+        None => command,
+    }
+}
+
 /// Quotes a path for a POSIX shell when it contains anything beyond safe characters.
 fn shell_quote(s: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "_-./+,:=@%".contains(c);
@@ -78,7 +88,7 @@ pub fn render_summary(report: &RunReport, scenario_path: &str) -> String {
     expectations(&mut out, report, scenario_path);
     out.push('\n');
     row(&mut out, "trace hash", report.trace_hash_hex());
-    row(&mut out, "reproduce", reproduce_command(scenario_path, report.seed));
+    row(&mut out, "reproduce", reproduce_run_command(report, scenario_path));
     out
 }
 
@@ -144,6 +154,26 @@ fn invariants(out: &mut String, report: &RunReport) {
     operations(out, report);
     fault_rules(out, report);
     network(out, report);
+    lite(out, report);
+}
+
+/// The bring-up lite node: its address, echo replies, fetches and non-zero counters.
+fn lite(out: &mut String, report: &RunReport) {
+    let Some(lite) = &report.lite else { return };
+    out.push_str("\nlite network\n");
+    let address = lite.address.map_or("none (DHCP still asking)".to_string(), |a| format!("{a}{}", if lite.fallback { " (fallback)" } else { " (lease)" }));
+    out.push_str(&format!("  address     {address}\n"));
+    out.push_str(&format!("  echoes      {:?}\n", lite.echo_replies));
+    for f in &lite.fetches {
+        let end = match f.status {
+            None => "still waiting".to_string(),
+            Some(0) => format!("timed out after {} attempt(s)", f.attempts),
+            Some(s) => format!("{s} {:?} after {} attempt(s)", f.body, f.attempts),
+        };
+        out.push_str(&format!("  fetch       {}: {end}\n", f.url));
+    }
+    let counters: Vec<String> = model::report::LiteCounter::ALL.iter().filter(|c| lite.get(**c) > 0).map(|c| format!("{c:?} {}", lite.get(*c))).collect();
+    out.push_str(&format!("  counters    {}\n", if counters.is_empty() { "nothing".to_string() } else { counters.join(", ") }));
 }
 
 /// Each node of the scenario's network: its address, state and non-zero counters.

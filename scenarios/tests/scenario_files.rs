@@ -12,14 +12,51 @@ use model::{run, RunConfig};
 use scenarios::{load_scenario, load_scenario_with_source, locate_expectations, render_audit, render_summary};
 use std::path::{Path, PathBuf};
 
-/// Scenario files (not traces) in `dir`, sorted by name.
+/// Scenario files (not traces) in `dir` this build runs, sorted by name: those of the other
+/// networking path are left to the other configuration (`scenarios::runs_here`).
 fn scenario_files(dir: &str) -> Vec<PathBuf> {
+    let mut files = all_scenario_files(dir);
+    files.retain(|p| scenarios::runs_here(&std::fs::read_to_string(p).unwrap_or_default()));
+    files
+}
+
+/// Every scenario file (not traces) in `dir`, sorted by name.
+fn all_scenario_files(dir: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|e| e == "ron") && !p.to_string_lossy().ends_with(".trace.ron"));
     files.sort();
     files
+}
+
+/// Seed 001's two configurations split the library: every file runs in the default (canonical)
+/// build, in the lite build, or in both, and never in neither. A file this build leaves out must
+/// be refused by the loader with a message naming the feature to build with (so the split is the
+/// loader's, not only the file names'); every other file loads.
+#[test]
+fn every_file_is_run_by_one_of_the_two_configurations() {
+    let here = model::scenario::NET_PATH;
+    let (mut lite, mut canonical) = (0, 0);
+    for path in all_scenario_files(".").into_iter().chain(all_scenario_files("regressions")) {
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let needs = scenarios::required_net_path(&text);
+        let has = |field: &str| text.lines().any(|l| l.trim_start().starts_with(field));
+        assert!(!(has("lite_network:") && has("network:")), "{}: both networking paths; no build runs it", path.display());
+        match needs {
+            Some(p) if p != here => {
+                let e = scenarios::load_scenario(&path).expect_err("a file of the other networking path is refused");
+                let feature = if p == "net-bringup-lite" { "--features net-bringup-lite" } else { "default build" };
+                assert!(e.to_string().contains(feature), "{}: the refusal names how to build for it: {e}", path.display());
+            }
+            _ => {
+                scenarios::load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        lite += usize::from(needs == Some("net-bringup-lite"));
+        canonical += usize::from(needs == Some("net-canonical"));
+    }
+    assert!(lite >= 6 && canonical >= 6, "both configurations have their network scenarios ({lite} lite, {canonical} canonical)");
 }
 
 fn trace_files(dir: &str) -> Vec<PathBuf> {
@@ -53,6 +90,7 @@ fn check_file(path: &Path) -> model::RunReport {
 #[test]
 fn library_scenarios_meet_their_expectations_and_match_snapshots() {
     let files = scenario_files(".");
+    assert!(files.iter().any(|p| name(p).starts_with("net_")), "this build runs its network scenarios");
     assert!(files.len() >= 10, "expected at least 10 scenario files, found {}", files.len());
     for path in files {
         let report = check_file(&path);

@@ -73,3 +73,12 @@ fn reproduce_quotes_unusual_paths() {
     assert_eq!(reproduce_command("a/b.ron", 1), "cargo run --release --bin scenario -- a/b.ron --seed 1");
     assert_eq!(reproduce_command("my dir/it's.ron", 2), r"cargo run --release --bin scenario -- 'my dir/it'\''s.ron' --seed 2");
 }
+
+#[test]
+fn a_lite_run_is_reproduced_by_a_lite_build() {
+    let mut report = report();
+    assert_eq!(scenarios::reproduce_run_command(&report, "a.ron"), reproduce_command("a.ron", report.seed), "runs without a lite network: the default build");
+    report.lite = Some(model::report::LiteReport::default());
+    let want = format!("cargo run --release --no-default-features --features net-bringup-lite --bin scenario -- a.ron --seed {}", report.seed);
+    assert_eq!(scenarios::reproduce_run_command(&report, "a.ron"), want);
+}

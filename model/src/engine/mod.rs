@@ -19,7 +19,8 @@
 //! Same-instant order: events at the same virtual time run in the order they were scheduled.
 //! At the start, scenario tasks are scheduled first (in file order), then steps (in file order),
 //! then `CrashAt` faults (in plan order), then the timed authority faults, then the network's
-//! node starts, crashes and restarts (`engine/net.rs`), then the workload's first operation; everything else is
+//! node starts, crashes and restarts (`engine/net.rs`; in lite builds the lite node's start and
+//! script, `engine/lite.rs`), then the workload's first operation; everything else is
 //! scheduled while the run goes, after everything already queued for its time. The user-facing
 //! statement, with every tie and an example file, is `scenarios/README.md`, "Same-instant order".
 //!
@@ -30,6 +31,8 @@
 //! `expect::evaluate` reads them after the run.
 
 mod authority;
+#[cfg(feature = "net-bringup-lite")]
+mod lite;
 #[cfg(feature = "net-canonical")]
 mod net;
 mod interactive;
@@ -205,6 +208,9 @@ pub struct Simulation<'s> {
     /// The scenario's network, if it has one.
     #[cfg(feature = "net-canonical")]
     net: Option<alloc::boxed::Box<net::NetRun>>,
+    /// The scenario's bring-up lite node, if it has one (lite builds).
+    #[cfg(feature = "net-bringup-lite")]
+    lite: Option<alloc::boxed::Box<lite::LiteRun>>,
 }
 
 impl<'s> Simulation<'s> {
@@ -220,13 +226,18 @@ impl<'s> Simulation<'s> {
         let mut kernel = SimulatedKernel::new(&scenario.faults, &scenario.bugs, choices);
         intern_scenario_names(scenario, &mut kernel);
         kernel.install_authority(scenario);
-        #[cfg_attr(not(feature = "net-canonical"), allow(unused_mut))]
         let mut monitors = Monitors::for_run(kernel.budgets_on());
         #[cfg(feature = "net-canonical")]
         let net = net::NetRun::of(scenario);
         #[cfg(feature = "net-canonical")]
         if let (Some(_), Some(n)) = (&net, &scenario.network) {
             monitors = monitors.with_network(n.faults.clone());
+        }
+        #[cfg(feature = "net-bringup-lite")]
+        let lite = lite::LiteRun::of(scenario);
+        #[cfg(feature = "net-bringup-lite")]
+        if lite.is_some() {
+            monitors = monitors.with_network(crate::net::NetFaultPlan::default());
         }
         let workload = scenario.workload.as_ref().map(|w| {
             let pipelines = scenario.pipelines.iter().map(|p| p.spec.name.clone()).collect();
@@ -257,6 +268,8 @@ impl<'s> Simulation<'s> {
             keep_choices: config.record_choices,
             #[cfg(feature = "net-canonical")]
             net,
+            #[cfg(feature = "net-bringup-lite")]
+            lite,
         };
         sim.schedule_initial_events();
         sim
@@ -293,6 +306,8 @@ impl<'s> Simulation<'s> {
         self.schedule_authority_faults();
         #[cfg(feature = "net-canonical")]
         self.schedule_network();
+        #[cfg(feature = "net-bringup-lite")]
+        self.schedule_lite_network();
         if self.workload.is_some() {
             self.schedule(Instant(0), Event::Workload);
         }
@@ -367,8 +382,8 @@ impl<'s> Simulation<'s> {
             Event::AuthorityFault { fault } => self.authority_fault(fault as usize),
             #[cfg(feature = "net-canonical")]
             Event::Net { slot } => self.net_action(slot),
-            #[cfg(not(feature = "net-canonical"))]
-            Event::Net { .. } => {}
+            #[cfg(feature = "net-bringup-lite")]
+            Event::Net { slot } => self.lite_action(slot),
             Event::WorkspaceStart => self.start_workspace(),
             Event::Key { key } => self.kernel.key_event(key as usize),
         }
@@ -780,6 +795,10 @@ impl<'s> Simulation<'s> {
             network: self.net.as_ref().map(|n| n.report()),
             #[cfg(not(feature = "net-canonical"))]
             network: None,
+            #[cfg(feature = "net-bringup-lite")]
+            lite: self.lite.as_ref().map(|l| l.report()),
+            #[cfg(not(feature = "net-bringup-lite"))]
+            lite: None,
             interactive: self.kernel.interactive().map(crate::report::InteractiveReport::of),
         };
         report.expectations = expect::evaluate(self.scenario, &report);

@@ -6,12 +6,14 @@
 //! `expect` (in step order), then `expect.steps`, `audit`, `counters`, `task_counters`,
 //! `service_counters`, `occurrences`, `order`, `timing`, then the authority and resource
 //! expectations ([`authority`]): `resources`, `usage`, `policy`, `pipelines`, `storage`; then the
-//! network counters ([`network`]); then the interactive ones ([`interactive`]): the focus trail,
+//! network counters ([`network`]), or in lite builds `expect.lite` (`lite`); then the interactive ones ([`interactive`]): the focus trail,
 //! the workspace trail, each view; then `rules`. Each names its path in the scenario
 //! (which the loader turns into a line) and, when unmet, the events nearest to what was expected.
 
 mod authority;
 mod interactive;
+#[cfg(feature = "net-bringup-lite")]
+mod lite;
 mod network;
 
 use crate::capability::AuditRecord;
@@ -68,6 +70,8 @@ pub fn evaluate(scenario: &Scenario, report: &RunReport) -> Vec<ExpectationResul
     }
     ev.authority(&mut out);
     ev.network(&mut out);
+    #[cfg(feature = "net-bringup-lite")]
+    ev.lite(&mut out);
     ev.interactive(&mut out);
     for (j, r) in e.rules.iter().enumerate() {
         out.push(rule(report, r, format!("expect.rules[{j}]")));

@@ -132,6 +132,8 @@ pub fn generate(choices: &mut Choices, config: &GenConfig) -> Scenario {
         workspace: None,
         bugs: config.bugs.clone(),
         network: None,
+        #[cfg(feature = "net-bringup-lite")]
+        lite_network: None,
         expect: Default::default(),
     };
     authority::generate(&mut g, config.swarm, &mut s);

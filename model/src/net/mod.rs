@@ -1,5 +1,6 @@
 //! Networking (seeds `000_*` "Networking Stack as Services" and `001_*` "Networking Authority:
-//! Canonical vs Alternative Paths"). Domain layer, not yet wired into the kernel or the event loop.
+//! Canonical vs Alternative Paths"). The domain layer; the engine drives it from a run's event
+//! queue (`engine/net.rs` for a scenario's `network`, `engine/lite.rs` for its `lite_network`).
 //!
 //! Everything here is a pure, deterministic state machine: inputs are packets, timer firings,
 //! application requests and the virtual time they happen at; outputs are packets to send, timers

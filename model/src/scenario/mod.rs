@@ -34,11 +34,15 @@ use serde::{Deserialize, Serialize};
 
 mod authority;
 mod interactive;
+#[cfg(feature = "net-bringup-lite")]
+mod lite;
 mod network;
 mod validate;
 
 pub use authority::*;
 pub use interactive::*;
+#[cfg(feature = "net-bringup-lite")]
+pub use lite::*;
 pub use network::*;
 
 /// Most supervisors above any task: a top-level task is at level 0, a supervisor's child one level
@@ -51,6 +55,15 @@ pub const MAX_SUPERVISOR_DEPTH: usize = 32;
 pub fn nesting_limit() -> String {
     format!("supervisors may nest at most {MAX_SUPERVISOR_DEPTH} levels (the limit of scenarios and traces)")
 }
+
+/// Why a canonical `network` is refused by a lite build.
+pub const CANONICAL_ONLY: &str = "a `network` of soft-bus nodes needs the canonical networking path, and this build has `net-bringup-lite`: run it in a default build (`cargo run --release --bin scenario -- FILE`)";
+
+/// Why a lite section is refused by a canonical build (the loader says it when it meets one).
+pub const LITE_ONLY: &str = "the bring-up lite networking path (`lite_network`, `expect.lite`) exists only in lite builds: build with `--no-default-features --features net-bringup-lite` (e.g. `cargo run --release --no-default-features --features net-bringup-lite --bin scenario -- FILE`)";
+
+/// Which networking path this build has (seed `001_*`: exactly one).
+pub const NET_PATH: &str = if cfg!(feature = "net-bringup-lite") { "net-bringup-lite" } else { "net-canonical" };
 
 /// Most idle tasks a workload spawns at its start (they are all spawned at once).
 pub const MAX_WORKLOAD_TASKS: u32 = 10_000;
@@ -100,6 +113,12 @@ pub struct Scenario {
     pub network: Option<Network>,
     #[serde(default)]
     pub expect: Expectations,
+    /// The bring-up lite node (seed `001_*`, lite builds only): see [`LiteNetwork`]. Keep it the
+    /// last field, after `expect` (whose last field is `expect.lite`): `trace::scenario_digest`
+    /// relies on it to give a scenario without lite parts the same digest in both builds.
+    #[cfg(feature = "net-bringup-lite")]
+    #[serde(default)]
+    pub lite_network: Option<LiteNetwork>,
 }
 
 /// When a run stops.
@@ -562,6 +581,10 @@ pub struct Expectations {
     pub interactive: InteractiveExpectations,
     /// How often message-fault rules fired with effect (and, optionally, were evaluated).
     pub rules: Vec<RuleExpectation>,
+    /// What the bring-up lite node shows at the end (lite builds only). Keep it the last field
+    /// (see `Scenario::lite_network`).
+    #[cfg(feature = "net-bringup-lite")]
+    pub lite: Option<LiteExpectation>,
 }
 
 /// `(rule: 2, fired: AtLeast(1))`: rule 2 of `faults.message_faults` (counted from 0) fired with
@@ -872,11 +895,22 @@ impl Scenario {
     fn validate_network(&self) -> Result<(), ScenarioError> {
         if let Some(n) = &self.network {
             if cfg!(not(feature = "net-canonical")) {
-                return Err(err("network", "a `network` of soft-bus nodes needs the canonical networking path (this build has `net-bringup-lite`)", None));
+                return Err(err("network", CANONICAL_ONLY, None));
             }
             n.validate()?;
         }
-        Network::validate_expectations(self.network.as_ref(), &self.expect.network)
+        if cfg!(not(feature = "net-canonical")) && !self.expect.network.is_empty() {
+            return Err(err("expect.network", CANONICAL_ONLY, None));
+        }
+        Network::validate_expectations(self.network.as_ref(), &self.expect.network)?;
+        #[cfg(feature = "net-bringup-lite")]
+        {
+            if let Some(n) = &self.lite_network {
+                n.validate()?;
+            }
+            lite::validate_expectation(self.lite_network.as_ref(), self.expect.lite.as_ref())?;
+        }
+        Ok(())
     }
 
     fn validate_tasks(&self) -> Result<BTreeSet<String>, ScenarioError> {

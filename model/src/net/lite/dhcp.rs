@@ -22,6 +22,7 @@ pub const FALLBACK: Ipv4Cidr = Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24)
 /// The stub's parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(default)]
 pub struct DhcpConfig {
     /// Requests before falling back (at least one is made).
     pub attempts: u32,

@@ -6,7 +6,8 @@
 //! - [`dhcp`]: the DHCP stub, with the documented fallback address `10.0.2.15/24`;
 //! - [`echo`]: `echod`, a UDP echo server;
 //! - [`fetch`]: `fetchd`, an HTTP-like client (and the static responder it fetches from);
-//! - [`node`]: one node with all of them on virtual time (tests, and the wiring's reference).
+//! - [`node`]: one node with all of them on virtual time, driven by a run's queue
+//!   (`engine/lite.rs`, a scenario's `lite_network`) or on its own (the lite tests).
 //!
 //! Every packet still goes through the packet service (policy, then `PacketCount`, then effect),
 //! charged to the identity of the service that sends or receives it.

@@ -7,6 +7,11 @@
 //! configuration's `dhcp_offer` (each request answered after a delay with a lease), standing for
 //! the network behind `virtionetd-lite`. Every loopback packet goes through the packet service;
 //! the events go to the [`NetMonitor`] and the trace hash as they happen.
+//!
+//! Two ways to drive it: on its own ([`LiteNode::new`], then [`LiteNode::run_until`] over its own
+//! little queue, as the lite tests do), or from a run's event queue ([`LiteNode::idle`], then
+//! [`LiteNode::act`] per [`LiteAction`], collecting [`LiteNode::take_scheduled`] and
+//! [`LiteNode::take_recorded`] after each; `engine/lite.rs`).
 
 use super::dhcp::{DhcpConfig, DhcpOutput, DhcpStub};
 use super::echo::{EchoService, ECHO_PORT};
@@ -52,11 +57,19 @@ pub struct LiteNodeConfig {
     pub bugs: Vec<PlantedBug>,
 }
 
-#[derive(Clone, Debug)]
-enum LiteAction {
+/// Something the node does at a virtual time: its start, a timer or offer it scheduled, or an
+/// action of the client's script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LiteAction {
+    /// The node boots: the DHCP stub starts asking.
+    Start,
     DhcpOffer(Ipv4Cidr),
     DhcpTimer(u32),
     FetchTimer(FetchId, u32),
+    /// The client sends `payload` to `echod` at `to`.
+    ClientSend { to: Endpoint, payload: Vec<u8> },
+    /// `fetchd` fetches a URL (checked by whoever scripts it; a bad one is counted, not fetched).
+    Fetch(String),
 }
 
 /// The node.
@@ -65,6 +78,8 @@ pub struct LiteNode {
     now: Instant,
     queue: BTreeMap<(Instant, u64), LiteAction>,
     seq: u64,
+    /// Actions scheduled by the last step, not yet taken.
+    scheduled: Vec<(Instant, LiteAction)>,
     config: LiteNodeConfig,
     ledger: ResourceLedger,
     netstack: LiteNetstack,
@@ -78,7 +93,13 @@ pub struct LiteNode {
     pub client_received: Vec<Datagram>,
     /// Every finished fetch.
     pub fetch_results: BTreeMap<FetchId, FetchResult>,
+    /// Every scripted fetch in script order: its URL and its id (none: the URL was refused).
+    pub fetches: Vec<(String, Option<FetchId>)>,
+    /// The client's sends the netstack refused (unreachable, policy, budget).
+    pub client_refused: u64,
     events: Vec<NetEvent>,
+    /// How many of `events` [`LiteNode::take_recorded`] has handed out.
+    taken: usize,
     monitor: NetMonitor,
     rules: RuleLog,
     hash: TraceHasher,
@@ -87,8 +108,17 @@ pub struct LiteNode {
 const NODE: NodeId = NodeId(0);
 
 impl LiteNode {
-    /// A node at time 0 with its services bound and the DHCP stub asking.
+    /// A node at time 0 with its services bound and the DHCP stub asking (driven on its own).
     pub fn new(config: LiteNodeConfig) -> Self {
+        let mut node = LiteNode::idle(config);
+        node.act(Instant(0), LiteAction::Start);
+        node.enqueue_scheduled();
+        node
+    }
+
+    /// A node at time 0 with its services bound, not started (its first action is
+    /// [`LiteAction::Start`]).
+    pub fn idle(config: LiteNodeConfig) -> Self {
         let bugs = BugSet::from_list(&config.bugs);
         let mut ledger = ResourceLedger::with_bugs(bugs);
         for exec in [ECHOD, FETCHD, RESPONDER] {
@@ -111,6 +141,7 @@ impl LiteNode {
             now: Instant(0),
             queue: BTreeMap::new(),
             seq: 0,
+            scheduled: Vec::new(),
             config,
             ledger,
             netstack,
@@ -122,21 +153,30 @@ impl LiteNode {
             client_socket,
             client_received: Vec::new(),
             fetch_results: BTreeMap::new(),
+            fetches: Vec::new(),
+            client_refused: 0,
             events: Vec::new(),
+            taken: 0,
             monitor: NetMonitor::new(NetFaultPlan::default()),
             rules: RuleLog::default(),
             hash: TraceHasher::default(),
         };
-        let mut out = Vec::new();
-        node.dhcp.start(node.now, &mut out);
-        node.dhcp_outputs(out);
         node.flush();
         node
     }
 
     /// The client sends `payload` to `echod` at `to` (normally `127.0.0.1:7`).
     pub fn client_send(&mut self, to: Endpoint, payload: Vec<u8>) -> SocketResponse {
+        let r = self.send_from_client(to, payload);
+        self.enqueue_scheduled();
+        r
+    }
+
+    fn send_from_client(&mut self, to: Endpoint, payload: Vec<u8>) -> SocketResponse {
         let r = self.netstack.handle(CLIENT, SocketRequest::SendTo { socket: self.client_socket, to, payload }, &mut self.ledger);
+        if matches!(r, SocketResponse::Error(_)) {
+            self.client_refused += 1;
+        }
         self.pump();
         r
     }
@@ -148,41 +188,90 @@ impl LiteNode {
 
     /// `fetchd` fetches `url`.
     pub fn fetch(&mut self, url: &str) -> Result<FetchId, super::fetch::BadUrl> {
-        let mut out = Vec::new();
-        let id = self.fetch.fetch(url, self.now, &mut out)?;
-        self.fetch_outputs(out);
-        self.pump();
-        Ok(id)
+        let id = self.start_fetch(url);
+        self.enqueue_scheduled();
+        id
     }
 
-    /// Runs every action due at or before `until`.
+    fn start_fetch(&mut self, url: &str) -> Result<FetchId, super::fetch::BadUrl> {
+        let mut out = Vec::new();
+        let id = self.fetch.fetch(url, self.now, &mut out);
+        self.fetches.push((url.into(), id.as_ref().ok().copied()));
+        self.fetch_outputs(out);
+        self.pump();
+        id
+    }
+
+    /// Runs every action due at or before `until` (driven on its own).
     pub fn run_until(&mut self, until: Instant) {
         while let Some(entry) = self.queue.first_entry() {
             if entry.key().0 > until {
                 break;
             }
             let ((at, _), action) = entry.remove_entry();
-            self.now = at;
-            match action {
-                LiteAction::DhcpOffer(lease) => {
-                    let mut out = Vec::new();
-                    self.dhcp.on_offer(lease, &mut out);
-                    self.dhcp_outputs(out);
-                }
-                LiteAction::DhcpTimer(attempt) => {
-                    let mut out = Vec::new();
-                    self.dhcp.on_timer(attempt, self.now, &mut out);
-                    self.dhcp_outputs(out);
-                }
-                LiteAction::FetchTimer(id, attempt) => {
-                    let mut out = Vec::new();
-                    self.fetch.on_timer(id, attempt, self.now, &mut out);
-                    self.fetch_outputs(out);
-                }
-            }
-            self.pump();
+            self.act(at, action);
+            self.enqueue_scheduled();
         }
         self.now = self.now.max(until);
+    }
+
+    /// Carries out `action` at `now` (not before the node's current time) and delivers every
+    /// packet it looped back; what it scheduled waits for [`LiteNode::take_scheduled`].
+    pub fn act(&mut self, now: Instant, action: LiteAction) {
+        self.now = self.now.max(now);
+        match action {
+            LiteAction::Start => {
+                let mut out = Vec::new();
+                self.dhcp.start(self.now, &mut out);
+                self.dhcp_outputs(out);
+            }
+            LiteAction::ClientSend { to, payload } => {
+                self.send_from_client(to, payload);
+            }
+            LiteAction::Fetch(url) => {
+                let _ = self.start_fetch(&url);
+            }
+            LiteAction::DhcpOffer(lease) => {
+                let mut out = Vec::new();
+                self.dhcp.on_offer(lease, &mut out);
+                self.dhcp_outputs(out);
+            }
+            LiteAction::DhcpTimer(attempt) => {
+                let mut out = Vec::new();
+                self.dhcp.on_timer(attempt, self.now, &mut out);
+                self.dhcp_outputs(out);
+            }
+            LiteAction::FetchTimer(id, attempt) => {
+                let mut out = Vec::new();
+                self.fetch.on_timer(id, attempt, self.now, &mut out);
+                self.fetch_outputs(out);
+            }
+        }
+        self.pump();
+    }
+
+    /// The actions the last steps scheduled, in the order they were scheduled.
+    pub fn take_scheduled(&mut self) -> impl Iterator<Item = (Instant, LiteAction)> + '_ {
+        self.scheduled.drain(..)
+    }
+
+    /// The events recorded since the last call.
+    pub fn take_recorded(&mut self) -> &[NetEvent] {
+        let from = core::mem::replace(&mut self.taken, self.events.len());
+        &self.events[from..]
+    }
+
+    /// Packets the netstack discarded (no listener, or refused on receive).
+    pub fn discarded(&self) -> u64 {
+        self.netstack.discarded
+    }
+
+    fn enqueue_scheduled(&mut self) {
+        let scheduled: Vec<(Instant, LiteAction)> = self.scheduled.drain(..).collect();
+        for (at, action) in scheduled {
+            self.queue.insert((at, self.seq), action);
+            self.seq += 1;
+        }
     }
 
     /// The address the DHCP stub configured.
@@ -215,8 +304,7 @@ impl LiteNode {
     }
 
     fn schedule(&mut self, at: Instant, action: LiteAction) {
-        self.queue.insert((at, self.seq), action);
-        self.seq += 1;
+        self.scheduled.push((at, action));
     }
 
     fn dhcp_outputs(&mut self, out: Vec<DhcpOutput>) {
