@@ -59,7 +59,7 @@ impl Bench {
 
     fn input(&mut self, event: KeyEvent) -> Result<EditorAction, EditorError> {
         self.now = Instant(self.now.0 + 1);
-        let r = self.editor.process_input(&InputEvent::key(event), &mut EditorEnv { now: self.now, store: &mut self.store, links: &mut self.links });
+        let r = self.editor.process_input(&InputEvent::key(event), &mut EditorEnv { now: self.now, store: &mut self.store, links: &mut self.links, budget: None });
         self.check();
         r
     }
@@ -252,7 +252,7 @@ fn the_link_is_updated_only_with_permission() {
         let mut b = Bench::with_document("old", Some("readme.txt"), can_update_link);
         let before = b.links.get("readme.txt").unwrap().1;
         b.type_keys("inew <Esc>");
-        let mut env = EditorEnv { now: Instant(9), store: &mut b.store, links: &mut b.links };
+        let mut env = EditorEnv { now: Instant(9), store: &mut b.store, links: &mut b.links, budget: None };
         let result = b.editor.save(&mut env).unwrap();
         b.check();
         assert_eq!(result.link_updated, moves);
@@ -290,7 +290,7 @@ fn loading_over_unsaved_changes_is_refused_and_bad_documents_are_errors() {
     // Saving into a map fails, leaves the buffer dirty and is recorded.
     let mut e = Editor::new();
     e.load_document("x", DocumentHandle::new(map, map_version, None, false)).unwrap();
-    let mut env = EditorEnv { now: Instant(1), store: &mut b.store, links: &mut b.links };
+    let mut env = EditorEnv { now: Instant(1), store: &mut b.store, links: &mut b.links, budget: None };
     e.process_input(&InputEvent::key(press(KeyCode::X)), &mut env).unwrap();
     assert!(matches!(e.save(&mut env), Err(EditorError::Storage(_))));
     assert!(e.state().is_dirty());
