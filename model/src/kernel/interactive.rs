@@ -33,8 +33,9 @@ use crate::choices::Choices;
 use crate::editor::{DirectoryLinks, DocumentHandle, Editor, EditorAction, EditorEnv, EditorError, SaveBudget};
 use crate::identity::{ExitReason, IdentityKind, IdentityMetadata, TrustDomain};
 use crate::ids::{ChannelId, ExecutionId, TaskId};
-use crate::input::{apply_input_faults, expand_scripts, InputEvent, TimedKey};
+use crate::input::{apply_input_faults_counted, expand_scripts, FaultFirings, InputEvent, TimedKey};
 use crate::observation::{InteractiveRecord, Observation};
+use crate::report::RuleCount;
 use crate::scenario::{ComponentDecl, Scenario, WorkspaceDecl};
 use crate::storage::{ObjectKind, ObjectSchemaId, ObjectSchemaVersion, TransactionalStorage};
 use crate::time::Instant;
@@ -56,6 +57,9 @@ pub struct Interactive {
     pub links: DirectoryLinks,
     /// The run's key events, in time order.
     pub keys: Vec<TimedKey>,
+    /// How often each input fault of the plan fired, in plan order (all zero when the faults
+    /// were not applied).
+    pub input_fault_rules: Vec<RuleCount>,
     /// The newest component of each name.
     names: BTreeMap<String, ComponentId>,
     /// Every component's name, by id.
@@ -87,6 +91,7 @@ impl Interactive {
             editors: BTreeMap::new(),
             links: DirectoryLinks::new(),
             keys: Vec::new(),
+            input_fault_rules: Vec::new(),
             names: BTreeMap::new(),
             component_names: Vec::new(),
             next_local: COMPONENT_IDS,
@@ -104,7 +109,10 @@ impl Interactive {
     pub fn expand_keys(&mut self, scenario: &Scenario, choices: &mut Choices) -> &[TimedKey] {
         let scripts = scenario.workspace.as_ref().map_or(&[][..], |w| w.keys.as_slice());
         let scripted = expand_scripts(scripts).unwrap_or_default();
-        self.keys = apply_input_faults(scripted.clone(), &scenario.faults.input_faults, choices).unwrap_or(scripted);
+        let faults = &scenario.faults.input_faults;
+        let (keys, firings) = apply_input_faults_counted(scripted.clone(), faults, choices).unwrap_or_else(|_| (scripted, alloc::vec![FaultFirings::default(); faults.len()]));
+        self.keys = keys;
+        self.input_fault_rules = faults.iter().zip(firings).map(|(f, n)| RuleCount { rule: alloc::format!("{f:?}"), evaluated: n.evaluated, fired: n.fired }).collect();
         &self.keys
     }
 
