@@ -467,3 +467,38 @@ fn every_editor_record_has_a_distinct_fixed_binary_form() {
     digests.dedup();
     assert_eq!(digests.len(), records.len());
 }
+
+#[test]
+fn saves_are_charged_storage_ops_and_a_refused_save_has_no_effect() {
+    use model::budget::enforcement::ResourceLedger;
+    use model::budget::{ResourceBudget, ResourceKind, StorageOps};
+    use model::ids::ExecutionId;
+    let me = ExecutionId(7);
+    let mut ledger = ResourceLedger::new();
+    ledger.attach(me, None, Some(ResourceBudget::unlimited().with_storage_ops(StorageOps(4)))).unwrap();
+    let mut b = Bench::new(Editor::new());
+    let save = |b: &mut Bench, ledger: &mut ResourceLedger| {
+        b.now = Instant(b.now.0 + 1);
+        let budget = Some(SaveBudget { ledger, identity: me });
+        let r = b.editor.save(&mut EditorEnv { now: b.now, store: &mut b.store, links: &mut b.links, budget });
+        b.check();
+        r
+    };
+    // A new document's first save creates its object, reads its head and writes: 3 units.
+    b.type_keys("ihi<Esc>");
+    let first = save(&mut b, &mut ledger).unwrap();
+    assert_eq!(ledger.usage(me).storage_ops, StorageOps(3));
+    // The next save reads (the 4th unit) and would write a 5th: refused before the write.
+    b.type_keys("x");
+    let refused = save(&mut b, &mut ledger);
+    let Err(EditorError::BudgetExhausted(e)) = refused else { panic!("{refused:?}") };
+    assert_eq!((e.resource_type, e.limit, e.usage), (ResourceKind::StorageOps, Some(4), 4));
+    assert_eq!(ledger.usage(me).storage_ops, StorageOps(4));
+    assert!(ledger.is_identity_cancelled(me));
+    let object = b.editor.document().unwrap().object_id;
+    assert_eq!(b.store.head(object), Some(first.new_version_id), "no new version");
+    assert!(b.editor.state().is_dirty());
+    assert!(b.editor.status_line().contains("E: save failed: Resource budget exhausted: StorageOps"), "{}", b.editor.status_line());
+    assert!(matches!(b.editor.events().last(), Some(EditorEvent::SaveFailed { .. })));
+    b.assert_clean();
+}

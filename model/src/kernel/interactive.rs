@@ -315,7 +315,7 @@ impl SimulatedKernel {
         let before = used(&budget);
         let mut env = EditorEnv { now, store: &mut a.store, links: &mut i.links, budget };
         let answer = editor.process_input(&event, &mut env);
-        let charged = used(&env.budget) - before;
+        let charged = used(&env.budget).saturating_sub(before);
         self.stats.storage_ops += charged;
         match answer {
             Ok(EditorAction::Quit) => {
