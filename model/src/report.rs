@@ -445,6 +445,8 @@ pub struct InteractiveReport {
     pub components: Vec<ComponentRecord>,
     /// Key events the run injected (after input faults).
     pub keys: u64,
+    /// How often each input fault fired, in plan order (`expect.interactive.input_rules`).
+    pub input_fault_rules: Vec<RuleCount>,
 }
 
 /// One component at the end of a run.
@@ -478,6 +480,7 @@ impl InteractiveReport {
                 })
                 .collect(),
             keys: i.keys.len() as u64,
+            input_fault_rules: i.input_fault_rules.clone(),
         }
     }
 

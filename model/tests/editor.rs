@@ -59,7 +59,7 @@ impl Bench {
 
     fn input(&mut self, event: KeyEvent) -> Result<EditorAction, EditorError> {
         self.now = Instant(self.now.0 + 1);
-        let r = self.editor.process_input(&InputEvent::key(event), &mut EditorEnv { now: self.now, store: &mut self.store, links: &mut self.links });
+        let r = self.editor.process_input(&InputEvent::key(event), &mut EditorEnv { now: self.now, store: &mut self.store, links: &mut self.links, budget: None });
         self.check();
         r
     }
@@ -252,7 +252,7 @@ fn the_link_is_updated_only_with_permission() {
         let mut b = Bench::with_document("old", Some("readme.txt"), can_update_link);
         let before = b.links.get("readme.txt").unwrap().1;
         b.type_keys("inew <Esc>");
-        let mut env = EditorEnv { now: Instant(9), store: &mut b.store, links: &mut b.links };
+        let mut env = EditorEnv { now: Instant(9), store: &mut b.store, links: &mut b.links, budget: None };
         let result = b.editor.save(&mut env).unwrap();
         b.check();
         assert_eq!(result.link_updated, moves);
@@ -290,7 +290,7 @@ fn loading_over_unsaved_changes_is_refused_and_bad_documents_are_errors() {
     // Saving into a map fails, leaves the buffer dirty and is recorded.
     let mut e = Editor::new();
     e.load_document("x", DocumentHandle::new(map, map_version, None, false)).unwrap();
-    let mut env = EditorEnv { now: Instant(1), store: &mut b.store, links: &mut b.links };
+    let mut env = EditorEnv { now: Instant(1), store: &mut b.store, links: &mut b.links, budget: None };
     e.process_input(&InputEvent::key(press(KeyCode::X)), &mut env).unwrap();
     assert!(matches!(e.save(&mut env), Err(EditorError::Storage(_))));
     assert!(e.state().is_dirty());
@@ -466,4 +466,39 @@ fn every_editor_record_has_a_distinct_fixed_binary_form() {
     digests.sort_unstable();
     digests.dedup();
     assert_eq!(digests.len(), records.len());
+}
+
+#[test]
+fn saves_are_charged_storage_ops_and_a_refused_save_has_no_effect() {
+    use model::budget::enforcement::ResourceLedger;
+    use model::budget::{ResourceBudget, ResourceKind, StorageOps};
+    use model::ids::ExecutionId;
+    let me = ExecutionId(7);
+    let mut ledger = ResourceLedger::new();
+    ledger.attach(me, None, Some(ResourceBudget::unlimited().with_storage_ops(StorageOps(4)))).unwrap();
+    let mut b = Bench::new(Editor::new());
+    let save = |b: &mut Bench, ledger: &mut ResourceLedger| {
+        b.now = Instant(b.now.0 + 1);
+        let budget = Some(SaveBudget { ledger, identity: me });
+        let r = b.editor.save(&mut EditorEnv { now: b.now, store: &mut b.store, links: &mut b.links, budget });
+        b.check();
+        r
+    };
+    // A new document's first save creates its object, reads its head and writes: 3 units.
+    b.type_keys("ihi<Esc>");
+    let first = save(&mut b, &mut ledger).unwrap();
+    assert_eq!(ledger.usage(me).storage_ops, StorageOps(3));
+    // The next save reads (the 4th unit) and would write a 5th: refused before the write.
+    b.type_keys("x");
+    let refused = save(&mut b, &mut ledger);
+    let Err(EditorError::BudgetExhausted(e)) = refused else { panic!("{refused:?}") };
+    assert_eq!((e.resource_type, e.limit, e.usage), (ResourceKind::StorageOps, Some(4), 4));
+    assert_eq!(ledger.usage(me).storage_ops, StorageOps(4));
+    assert!(ledger.is_identity_cancelled(me));
+    let object = b.editor.document().unwrap().object_id;
+    assert_eq!(b.store.head(object), Some(first.new_version_id), "no new version");
+    assert!(b.editor.state().is_dirty());
+    assert!(b.editor.status_line().contains("E: save failed: Resource budget exhausted: StorageOps"), "{}", b.editor.status_line());
+    assert!(matches!(b.editor.events().last(), Some(EditorEvent::SaveFailed { .. })));
+    b.assert_clean();
 }

@@ -1,6 +1,6 @@
 //! Text form of what a run kept of its workspace: every component with its status line and, for
-//! an editor, its rendered view; the focus audit trail; the workspace audit trail; the input
-//! service's audit. Printed by `scenario --audit` and snapshotted for every library scenario that
+//! an editor, its rendered view; the input faults' firings; the focus audit trail; the workspace
+//! audit trail; the input service's audit. Printed by `scenario --audit` and snapshotted for every library scenario that
 //! declares a workspace (the snapshots of the focus and workspace audit trails and of the
 //! editors' rendered views).
 
@@ -18,6 +18,13 @@ pub fn render_interactive(report: &RunReport) -> Option<String> {
             for line in view.lines() {
                 let _ = writeln!(out, "    | {line}");
             }
+        }
+    }
+    if !i.input_fault_rules.is_empty() {
+        let _ = writeln!(out, "input faults (fault, evaluated, fired)");
+        for (n, r) in i.input_fault_rules.iter().enumerate() {
+            let never = if r.fired == 0 { "  never fired" } else { "" };
+            let _ = writeln!(out, "  [{n}] {}  {} {}{never}", r.rule, r.evaluated, r.fired);
         }
     }
     for (title, trail) in [("focus audit trail", &i.focus_trail), ("workspace audit trail", &i.workspace_trail), ("input audit", &i.input_trail)] {

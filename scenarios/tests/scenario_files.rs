@@ -174,9 +174,10 @@ fn every_library_scenario_records_a_trace_that_replays() {
     }
 }
 
-/// Issue 15's rule: a fault rule that never fires tests nothing, so every message-fault rule a
-/// library scenario declares fires at the file's own seed, or the file says so deliberately with
-/// an `expect.rules` entry that admits zero firings (and a comment on why the rule is there).
+/// Issue 15's rule: a fault rule that never fires tests nothing, so every message-fault rule and
+/// input fault a library scenario declares fires at the file's own seed, or the file says so
+/// deliberately with an `expect.rules` (`expect.interactive.input_rules`) entry that admits zero
+/// firings (and a comment on why the rule is there).
 #[test]
 fn every_fault_rule_fires_or_the_file_says_why_not() {
     let mut silent = Vec::new();
@@ -187,6 +188,13 @@ fn every_fault_rule_fires_or_the_file_says_why_not() {
             let declared_silent = scenario.expect.rules.iter().any(|r| r.rule as usize == i && r.fired.admits(0));
             if counts.fired == 0 && !declared_silent {
                 silent.push(format!("{}: rule {i} ({}) never fires ({} evaluations)", path.display(), counts.rule, counts.evaluated));
+            }
+        }
+        // Input faults likewise, with `expect.interactive.input_rules`.
+        for (i, counts) in report.interactive.iter().flat_map(|w| w.input_fault_rules.iter()).enumerate() {
+            let declared_silent = scenario.expect.interactive.input_rules.iter().any(|r| r.rule as usize == i && r.fired.admits(0));
+            if counts.fired == 0 && !declared_silent {
+                silent.push(format!("{}: input fault {i} ({}) never fires ({} evaluations)", path.display(), counts.rule, counts.evaluated));
             }
         }
     }

@@ -13,7 +13,8 @@
 //!    authority and input faults, capabilities, children, pipelines, policies and rules, pipeline
 //!    stages — with their handlers, the schema chain spliced over the gap —, workspace components,
 //!    key scripts, ...) in chunks, halving the chunk size down to single elements; then shorten
-//!    each key script, deleting keys in chunks the same way;
+//!    each key script, deleting keys in chunks the same way; then simplify each key that is left
+//!    (to `a`, or to the same key without modifiers: [`keys`]);
 //! 4. merge tasks (drop one task and let another take every part that named it), fold `Grant`
 //!    steps into the granted task's initial capabilities, and fold an idle task's
 //!    `CreateChannel` + `Register` steps into a `Server` behaviour (the same kernel operations),
@@ -30,6 +31,7 @@
 //! Candidates carry no expectations (only the violation signature matters while shrinking); the
 //! shrunk scenario expects its violation and states each step's observed result in place.
 
+pub mod keys;
 pub mod output;
 pub mod size;
 pub mod tree;
@@ -176,26 +178,6 @@ pub fn shrink(
     Ok(s.finish(before))
 }
 
-/// The keys of a key script, each as written (`a`, `<Esc>`, `<C-c>`).
-fn key_tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let mut token = String::from(c);
-        if c == '<' {
-            while let Some(&n) = chars.peek() {
-                token.push(n);
-                chars.next();
-                if n == '>' {
-                    break;
-                }
-            }
-        }
-        out.push(token);
-    }
-    out
-}
-
 /// Runs `scenario` replaying `choices`, recording the choices drawn.
 fn replay_run(scenario: &Scenario, choices: Vec<u64>, record_workload: bool) -> RunReport {
     let config = RunConfig { seed: scenario.seed, replay_choices: Some(choices), record_choices: true, record_workload, ..RunConfig::default() };
@@ -218,6 +200,7 @@ impl Shrinker<'_> {
             let round_start = self.best_key;
             self.delete_elements();
             self.shorten_key_scripts();
+            self.simplify_keys();
             self.merge_tasks();
             self.fold_grants();
             self.fold_services();
@@ -354,12 +337,12 @@ impl Shrinker<'_> {
         self.pass = "shorten key scripts";
         let count = |s: &Scenario| s.workspace.as_ref().map_or(0, |w| w.keys.len());
         for i in 0..count(&self.best.scenario) {
-            let keys = |s: &Scenario| s.workspace.as_ref().and_then(|w| w.keys.get(i)).map(|k| key_tokens(&k.keys)).unwrap_or_default();
-            let mut chunk = keys(&self.best.scenario).len().div_ceil(2).max(1);
+            let script_keys = |s: &Scenario| s.workspace.as_ref().and_then(|w| w.keys.get(i)).map(|k| keys::tokens(&k.keys)).unwrap_or_default();
+            let mut chunk = script_keys(&self.best.scenario).len().div_ceil(2).max(1);
             loop {
                 let mut at = 0;
-                while at < keys(&self.best.scenario).len() && !self.exhausted() {
-                    let mut tokens = keys(&self.best.scenario);
+                while at < script_keys(&self.best.scenario).len() && !self.exhausted() {
+                    let mut tokens = script_keys(&self.best.scenario);
                     let end = (at + chunk).min(tokens.len());
                     tokens.drain(at..end);
                     let mut candidate = self.best.scenario.clone();
@@ -374,6 +357,33 @@ impl Shrinker<'_> {
                     break;
                 }
                 chunk = chunk.div_ceil(2);
+            }
+        }
+    }
+
+    /// Pass 3c: replace each key of the workspace's key scripts by a simpler one (`a` first, then
+    /// the key without its modifiers), keeping the first replacement that still fails the same way.
+    fn simplify_keys(&mut self) {
+        self.pass = "simplify keys";
+        let scripts = |s: &Scenario| s.workspace.as_ref().map_or(0, |w| w.keys.len());
+        for i in 0..scripts(&self.best.scenario) {
+            let script_keys = |s: &Scenario| s.workspace.as_ref().and_then(|w| w.keys.get(i)).map(|k| keys::tokens(&k.keys)).unwrap_or_default();
+            for at in 0..script_keys(&self.best.scenario).len() {
+                let Some(token) = script_keys(&self.best.scenario).get(at).cloned() else { break };
+                for simpler in keys::simpler(&token) {
+                    if self.exhausted() {
+                        return;
+                    }
+                    let mut tokens = script_keys(&self.best.scenario);
+                    tokens[at] = simpler;
+                    let mut candidate = self.best.scenario.clone();
+                    if let Some(k) = candidate.workspace.as_mut().and_then(|w| w.keys.get_mut(i)) {
+                        k.keys = tokens.concat();
+                    }
+                    if self.test(candidate, self.best.choices.clone()) {
+                        break;
+                    }
+                }
             }
         }
     }

@@ -3,8 +3,8 @@
 //! Smaller means, in this order: fewer scenario parts (tasks, steps, fault rules, capabilities,
 //! pipelines and their stages, policies and rules, expectations, workload operations: every
 //! array element), fewer events run, fewer choices, smaller choice values, smaller numbers in
-//! the scenario, fewer values set (an optional field left out is smaller than one written). The
-//! first differing measure decides.
+//! the scenario, fewer values set (an optional field left out is smaller than one written), simpler
+//! keys in the key scripts ([`crate::keys::rank`]). The first differing measure decides.
 
 use crate::tree;
 use model::policy::PolicySpec;
@@ -61,7 +61,7 @@ pub fn policy_parts(policy: &PolicySpec) -> u64 {
 }
 
 /// The ordering key of a candidate (smaller is better).
-pub type Key = (u64, u64, u64, u128, u128, u64);
+pub type Key = (u64, u64, u64, u128, u128, u64, u64);
 
 pub fn key(scenario: &Scenario, report: &RunReport, choices: &[u64]) -> Key {
     let t = tree::to_tree(scenario);
@@ -72,5 +72,6 @@ pub fn key(scenario: &Scenario, report: &RunReport, choices: &[u64]) -> Key {
         choices.iter().map(|&c| u128::from(c)).sum(),
         tree::numeric_sum(&t),
         tree::values_set(&t),
+        scenario.workspace.as_ref().map_or(0, |w| crate::keys::complexity(w.keys.iter().map(|k| k.keys.as_str()))),
     )
 }

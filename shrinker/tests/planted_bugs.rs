@@ -420,3 +420,41 @@ fn save_reuses_version() {
 fn quit_discards_dirty_buffer() {
     check_desk(PlantedBug::QuitDiscardsDirtyBuffer);
 }
+
+// ----- Keys are simplified, not only deleted ------------------------------------------------------
+
+/// The keys of the shrunk scenario's scripts.
+fn shrunk_keys(shrunk: &Shrunk) -> Vec<String> {
+    shrunk.scenario.workspace.as_ref().map_or_else(Vec::new, |w| w.keys.iter().map(|k| k.keys.clone()).collect())
+}
+
+fn shrink_text(text: &str) -> Shrunk {
+    let scenario = scenarios::parse_scenario(text, "keys").expect("the scenario loads");
+    let report = model::run(&scenario, &RunConfig { record_choices: true, ..RunConfig::default() });
+    assert!(report.first_violation().is_some(), "the scenario fails");
+    shrink(&scenario, report.choices.expect("recorded"), scenario.seed, Budget::default(), &AtomicBool::new(false), &mut |_| {}).expect("the run fails")
+}
+
+#[test]
+fn a_key_any_key_shows_becomes_a() {
+    // Any key delivered to the revoked subscription shows the bug: the three keys become one,
+    // and that one, a Ctrl+Shift function key, becomes `a`.
+    let shrunk = shrink_text(
+        r#"(name: "keys", seed: 1, bugs: [RevokedSubscriptionReceives],
+            workspace: Some((components: [(name: "a", component_type: Cli)], keys: [(at_ns: 2_000, keys: "<C-S-F5><Esc>Q")])),
+            steps: [(at_ns: 1_000, op: Revoke(component: "a"), expect: Ok)])"#,
+    );
+    assert_eq!(shrunk_keys(&shrunk), ["a"]);
+}
+
+#[test]
+fn keys_the_failure_needs_stay_and_the_others_simplify() {
+    // `:q` must quit a dirty buffer, so `i`, `<Esc>`, `:`, `q` and `<Enter>` stay as they are; the
+    // typed character can be any, so `Z` (Shift+z) becomes `a`.
+    let shrunk = shrink_text(
+        r#"(name: "keys", seed: 1, bugs: [QuitDiscardsDirtyBuffer],
+            workspace: Some((components: [(name: "e", document: Some((label: "t.txt")))], keys: [(at_ns: 1_000, keys: "iZ<Esc>:q<Enter>")])),
+        )"#,
+    );
+    assert_eq!(shrunk_keys(&shrunk), ["ia<Esc>:q<Enter>"]);
+}

@@ -41,6 +41,16 @@
 //!   (without a label or link permission): the seed's own test saves a fresh editor;
 //! - a save writes on top of the object's current head; a failed save (a storage error) leaves the
 //!   buffer dirty and records `SaveFailed`;
+//! - a save is charged to the saving component's budget ([`SaveBudget`], the authority subsystem's
+//!   `StorageOps`, like every other storage operation): each storage operation of the save's
+//!   transaction (`StorageOperation::cost`: the object's creation for a new document, the read
+//!   of its head, the write of the new version — 2 units, 3 for a new document) is consumed just
+//!   before it runs; when the budget refuses one, the transaction is rolled back (no new
+//!   version), the buffer stays dirty, the status line shows the refusal (`E: save failed:
+//!   Resource budget exhausted: StorageOps ...`), `SaveFailed` is recorded and the save returns
+//!   [`EditorError::BudgetExhausted`], on which the caller ends the component (in runs the
+//!   workspace terminates it with a failure, as for any exhausted component); without a
+//!   [`SaveBudget`] (standalone use) saves are free;
 //! - loading a document, or starting a new one, over a dirty buffer is refused
 //!   (`UnsavedChanges`), like `:e` without `!`;
 //! - after a quit the editor is closed: input is refused with `Closed`;
@@ -56,9 +66,11 @@ pub mod command;
 pub use buffer::{Cursor, Position, TextBuffer};
 pub use command::{CommandError, EditorCommand};
 
+use crate::budget::enforcement::{BudgetExhausted, Consumption, ResourceLedger};
 use crate::bugs::{BugSet, PlantedBug};
+use crate::ids::ExecutionId;
 use crate::input::{InputEvent, KeyCode, KeyEvent, KeyState};
-use crate::storage::{ObjectContent, ObjectId, ObjectKind, ObjectSchemaId, ObjectSchemaVersion, TransactionError, TransactionState, TransactionalStorage, VersionId, VersionedStore};
+use crate::storage::{ObjectContent, ObjectId, ObjectKind, ObjectSchemaId, ObjectSchemaVersion, StorageOperation, TransactionError, TransactionState, TransactionalStorage, VersionId, VersionedStore};
 use crate::time::Instant;
 use crate::trace_hash::{Fold, TraceHasher};
 use alloc::collections::BTreeMap;
@@ -192,6 +204,8 @@ pub enum EditorError {
     Io(String),
     /// A load or new document would discard unsaved changes.
     UnsavedChanges,
+    /// The component's `StorageOps` budget refused a storage operation of a save.
+    BudgetExhausted(BudgetExhausted),
     /// The editor has quit.
     Closed,
 }
@@ -203,6 +217,7 @@ impl fmt::Display for EditorError {
             EditorError::Storage(e) => write!(f, "storage: {e}"),
             EditorError::Io(e) => write!(f, "I/O: {e}"),
             EditorError::UnsavedChanges => f.write_str("E37: No write since last change"),
+            EditorError::BudgetExhausted(e) => write!(f, "{e}"),
             EditorError::Closed => f.write_str("the editor has quit"),
         }
     }
@@ -214,11 +229,30 @@ impl From<TransactionError> for EditorError {
     }
 }
 
-/// What the editor needs for one input: the time, the store and the directory.
+/// What the editor needs for one input: the time, the store, the directory, and the budget its
+/// saves are charged to.
 pub struct EditorEnv<'a> {
     pub now: Instant,
     pub store: &'a mut VersionedStore,
     pub links: &'a mut DirectoryLinks,
+    /// `None`: saves are not charged (a standalone editor).
+    pub budget: Option<SaveBudget<'a>>,
+}
+
+/// The account a save's storage operations are charged to: `identity`'s budget in `ledger`.
+pub struct SaveBudget<'a> {
+    pub ledger: &'a mut ResourceLedger,
+    pub identity: ExecutionId,
+}
+
+impl SaveBudget<'_> {
+    /// Consumes the `StorageOps` of `op`, one unit at a time, before it runs.
+    fn charge(&mut self, op: StorageOperation) -> Result<(), EditorError> {
+        for _ in 0..op.cost().get() {
+            self.ledger.try_consume(self.identity, Consumption::StorageOp).map_err(EditorError::BudgetExhausted)?;
+        }
+        Ok(())
+    }
 }
 
 /// One record of the editor's audit (input of [`checks`]).
@@ -553,7 +587,7 @@ impl Editor {
         let digest = content_digest(&content);
         let written = match (&self.document, self.bugs.has(PlantedBug::SaveReusesVersion)) {
             (Some(h), true) => Ok((h.object_id, Some(h.version_id), h.version_id)),
-            _ => self.write_version(&content, env.store),
+            _ => self.write_version(&content, env),
         };
         let (object, parent, version) = match written {
             Ok(w) => w,
@@ -583,14 +617,22 @@ impl Editor {
 
     /// Writes `content` as a new version of the document's object (a new object for a new
     /// document) in one transaction: `(object, parent, version)`.
-    fn write_version(&self, content: &str, store: &mut VersionedStore) -> Result<(ObjectId, Option<VersionId>, VersionId), EditorError> {
+    /// Each operation is charged to `env.budget` before it runs.
+    fn write_version(&self, content: &str, env: &mut EditorEnv<'_>) -> Result<(ObjectId, Option<VersionId>, VersionId), EditorError> {
+        let store = &mut *env.store;
+        let mut charge = |op| env.budget.as_mut().map_or(Ok(()), |b| b.charge(op));
         let mut tx = store.begin_transaction()?;
         let mut steps = || -> Result<_, EditorError> {
             let object = match &self.document {
                 Some(h) => h.object_id,
-                None => store.create(&mut tx, ObjectKind::Blob, ObjectSchemaId(TEXT_SCHEMA.into()), ObjectSchemaVersion(1))?,
+                None => {
+                    charge(StorageOperation::Create)?;
+                    store.create(&mut tx, ObjectKind::Blob, ObjectSchemaId(TEXT_SCHEMA.into()), ObjectSchemaVersion(1))?
+                }
             };
+            charge(StorageOperation::Read)?;
             let parent = store.read(&tx, object)?;
+            charge(StorageOperation::Write)?;
             let version = store.write(&mut tx, object, content.as_bytes())?;
             store.commit(&mut tx)?;
             Ok((object, Some(parent), version))

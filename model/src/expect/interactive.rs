@@ -1,5 +1,5 @@
 //! Evaluation of the interactive expectations (`expect.interactive`: the focus and workspace
-//! audit trails, editors' views, contents and states) from the run's
+//! audit trails, editors' views, contents and states, the input faults' firings) from the run's
 //! [`crate::report::InteractiveReport`]. A trail is compared line by line; the first differing
 //! line is shown.
 
@@ -27,6 +27,9 @@ impl Eval<'_> {
         }
         for (j, v) in e.views.iter().enumerate() {
             out.push(view_result(format!("expect.interactive.views[{j}]"), v, i));
+        }
+        for (j, r) in e.input_rules.iter().enumerate() {
+            out.push(super::rule_result(&i.input_fault_rules, r, format!("expect.interactive.input_rules[{j}]")));
         }
     }
 }

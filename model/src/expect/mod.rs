@@ -81,7 +81,12 @@ pub fn evaluate(scenario: &Scenario, report: &RunReport) -> Vec<ExpectationResul
 
 /// A message-fault rule's firings (and evaluations) against the run's rule counts.
 fn rule(report: &RunReport, r: &crate::scenario::RuleExpectation, path: String) -> ExpectationResult {
-    let counts = report.fault_rules.get(r.rule as usize);
+    rule_result(&report.fault_rules, r, path)
+}
+
+/// A fault rule's firings (and evaluations) against `rules`, the run's counts of its kind.
+fn rule_result(rules: &[crate::report::RuleCount], r: &crate::scenario::RuleExpectation, path: String) -> ExpectationResult {
+    let counts = rules.get(r.rule as usize);
     let (evaluated, fired) = counts.map_or((0, 0), |c| (c.evaluated, c.fired));
     let mut expected = format!("rule {} fires {}", r.rule, count_text(r.fired));
     let mut met = r.fired.admits(fired);

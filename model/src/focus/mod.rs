@@ -15,7 +15,10 @@
 //!   `PolicyEvent::OnInputFocusRequest` with `PolicyContext::for_focus_request(requester, current
 //!   holder)` and the subscription as `capability_id`; the decision goes to the policy audit log.
 //!   `Deny` and `Require` both refuse (`Denied`, nothing changes); no engine allows everything.
-//!   Each grant records the verdict it was given (`focus.policy_gated` checks it).
+//!   Each grant records the verdict it was given (`focus.policy_gated` checks it). Each
+//!   evaluation is also kept whole, with its context and whether the request was refused
+//!   ([`FocusManager::take_policy_checks`]): in runs these become the policy observations that
+//!   `policy.deterministic` and `policy.composition_precedence` check.
 //!
 //! Choices where the seed is silent:
 //! - a subscription appears at most once on the stack: a request from a subscription lower in the
@@ -37,7 +40,7 @@ pub mod checks;
 use crate::bugs::{BugSet, PlantedBug};
 use crate::identity::IdentityMetadata;
 use crate::input::{InputEvent, InputSubscriptionCap, SubscriptionId};
-use crate::policy::audit::PolicyAuditLog;
+use crate::policy::audit::{PolicyAuditLog, PolicyCheck};
 use crate::policy::{PolicyContext, PolicyDecision, PolicyEngine, PolicyEvent};
 use crate::time::Instant;
 use crate::trace_hash::{Fold, TraceHasher};
@@ -176,6 +179,8 @@ pub struct FocusManager {
     /// Bottom first; the last entry has focus.
     stack: Vec<FocusEntry>,
     audit: Vec<FocusEvent>,
+    /// The policy evaluations not yet taken.
+    checks: Vec<PolicyCheck>,
     bugs: BugSet,
 }
 
@@ -197,6 +202,9 @@ impl FocusManager {
         }
         let (verdict, refusal) = self.evaluate(cap.id, requester, env);
         let ignore_require = verdict == FocusVerdict::Required && self.bugs.has(PlantedBug::FocusRequireTreatedAsAllow);
+        if let Some(check) = self.checks.last_mut().filter(|_| ignore_require) {
+            check.refused = false;
+        }
         if let Some(refusal) = refusal.filter(|_| !ignore_require) {
             let reason = match &refusal {
                 FocusError::Denied { reason, .. } => reason.clone(),
@@ -216,7 +224,8 @@ impl FocusManager {
     }
 
     /// The `OnInputFocusRequest` decision for `subscription`, recorded in the policy audit log.
-    fn evaluate(&self, subscription: SubscriptionId, requester: &IdentityMetadata, env: &mut FocusEnv<'_>) -> (FocusVerdict, Option<FocusError>) {
+    /// The whole evaluation is kept for [`FocusManager::take_policy_checks`].
+    fn evaluate(&mut self, subscription: SubscriptionId, requester: &IdentityMetadata, env: &mut FocusEnv<'_>) -> (FocusVerdict, Option<FocusError>) {
         let Some(engine) = env.policy else { return (FocusVerdict::NoPolicy, None) };
         let holder = self.stack.last().map(|e| e.identity.clone());
         let mut context = PolicyContext::for_focus_request(requester.clone(), holder);
@@ -224,11 +233,19 @@ impl FocusManager {
         let report = engine.evaluate_with_report(PolicyEvent::OnInputFocusRequest, &context);
         env.policy_audit.record(env.now, PolicyEvent::OnInputFocusRequest, &context, &report);
         let policy = || String::from(report.deciding_policy().unwrap_or(engine.name()));
-        match &report.decision {
+        let answer = match &report.decision {
             PolicyDecision::Allow { .. } => (FocusVerdict::Allowed, None),
             PolicyDecision::Deny { reason } => (FocusVerdict::Denied, Some(FocusError::Denied { subscription, policy: policy(), reason: reason.clone() })),
             PolicyDecision::Require { action } => (FocusVerdict::Required, Some(FocusError::ApprovalRequired { subscription, policy: policy(), action: action.clone() })),
-        }
+        };
+        self.checks.push(PolicyCheck { event: PolicyEvent::OnInputFocusRequest, context, report, refused: answer.1.is_some() });
+        answer
+    }
+
+    /// The policy evaluations since the last call, in order, each with its full context and
+    /// whether the request was refused.
+    pub fn take_policy_checks(&mut self) -> Vec<PolicyCheck> {
+        core::mem::take(&mut self.checks)
     }
 
     /// Pops the top of the stack; the next subscription (if any) gains focus.

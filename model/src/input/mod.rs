@@ -18,6 +18,6 @@ pub mod script;
 pub mod service;
 pub mod types;
 
-pub use script::{apply_input_faults, expand_scripts, parse_keys, InputFault, KeyScript, KeyScriptError, TimedKey};
+pub use script::{apply_input_faults, apply_input_faults_counted, expand_scripts, FaultFirings, parse_keys, InputFault, KeyScript, KeyScriptError, TimedKey};
 pub use service::{dispatch, Delivery, Dispatch, InputAuditEvent, InputService, InputServiceError, InputSubscriptionCap, Refusal, SubscriptionId};
 pub use types::{InputEvent, KeyCode, KeyEvent, KeyState, Modifiers};

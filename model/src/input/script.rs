@@ -28,6 +28,10 @@
 //! - `Duplicate` adds a copy of each matching key event `after_ns` later (0: the same instant,
 //!   right after it).
 //!
+//! [`apply_input_faults_counted`] also counts each fault's firings ([`FaultFirings`]): the key
+//! events its trigger considered and the ones it fired for (a `Storm` is one evaluation that
+//! fires); runs report them as the input-fault rule counts (`expect.interactive.input_rules`).
+//!
 //! Sizes are bounded: at most [`MAX_SCRIPT_KEYS`] keys per script, [`MAX_INPUT_KEYS`] after faults.
 
 use super::types::{KeyCode, KeyEvent, KeyState, Modifiers};
@@ -217,23 +221,46 @@ fn bounded(current: usize, adding: u64) -> Result<(), KeyScriptError> {
 }
 
 /// Applies `faults`, in order, to `keys` (in time order); the result is in time order.
-pub fn apply_input_faults(mut keys: Vec<TimedKey>, faults: &[InputFault], choices: &mut Choices) -> Result<Vec<TimedKey>, KeyScriptError> {
-    for fault in faults {
-        keys = apply_one(keys, fault, choices)?;
-        keys.sort_by_key(|k| k.at);
-    }
-    Ok(keys)
+pub fn apply_input_faults(keys: Vec<TimedKey>, faults: &[InputFault], choices: &mut Choices) -> Result<Vec<TimedKey>, KeyScriptError> {
+    apply_input_faults_counted(keys, faults, choices).map(|(keys, _)| keys)
 }
 
-fn apply_one(keys: Vec<TimedKey>, fault: &InputFault, choices: &mut Choices) -> Result<Vec<TimedKey>, KeyScriptError> {
+/// How often one input fault's trigger was evaluated and fired.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultFirings {
+    /// Key events the trigger considered (a `Storm` is one evaluation).
+    pub evaluated: u64,
+    /// Of those, the ones it fired for (a `Storm` fires once).
+    pub fired: u64,
+}
+
+/// [`apply_input_faults`], with each fault's firings (in plan order).
+pub fn apply_input_faults_counted(mut keys: Vec<TimedKey>, faults: &[InputFault], choices: &mut Choices) -> Result<(Vec<TimedKey>, Vec<FaultFirings>), KeyScriptError> {
+    let mut firings = Vec::with_capacity(faults.len());
+    for fault in faults {
+        let mut counts = FaultFirings::default();
+        keys = apply_one(keys, fault, choices, &mut counts)?;
+        keys.sort_by_key(|k| k.at);
+        firings.push(counts);
+    }
+    Ok((keys, firings))
+}
+
+fn apply_one(keys: Vec<TimedKey>, fault: &InputFault, choices: &mut Choices, counts: &mut FaultFirings) -> Result<Vec<TimedKey>, KeyScriptError> {
     let total = keys.len();
     let mut out = Vec::with_capacity(total);
     let mut ordinal = 0;
+    let mut tally = |fired: bool| {
+        counts.evaluated += 1;
+        counts.fired += u64::from(fired);
+        fired
+    };
     match fault {
         InputFault::Storm { at_ns, keys: text, count, interval_ns } => {
             let one = parse_keys(text)?;
             let added = (one.len() as u64).saturating_mul(u64::from(*count));
             bounded(total, added)?;
+            tally(true);
             out = keys;
             for n in 0..added {
                 let at = Instant(at_ns.saturating_add(n.saturating_mul(*interval_ns)));
@@ -243,7 +270,7 @@ fn apply_one(keys: Vec<TimedKey>, fault: &InputFault, choices: &mut Choices) -> 
         InputFault::Repeat { when, count, delay_ns, interval_ns } => {
             for (i, key) in keys.into_iter().enumerate() {
                 let pressed = key.event.state == KeyState::Pressed;
-                let hit = pressed && fires(*when, ordinal, key.at, choices);
+                let hit = pressed && tally(fires(*when, ordinal, key.at, choices));
                 ordinal += u64::from(pressed);
                 let (at, event) = (key.at, key.event.with_state(KeyState::Repeat));
                 out.push(key);
@@ -257,7 +284,7 @@ fn apply_one(keys: Vec<TimedKey>, fault: &InputFault, choices: &mut Choices) -> 
         }
         InputFault::Lose { when } => {
             for key in keys {
-                let hit = fires(*when, ordinal, key.at, choices);
+                let hit = tally(fires(*when, ordinal, key.at, choices));
                 ordinal += 1;
                 if !hit {
                     out.push(key);
@@ -266,7 +293,7 @@ fn apply_one(keys: Vec<TimedKey>, fault: &InputFault, choices: &mut Choices) -> 
         }
         InputFault::Duplicate { when, after_ns } => {
             for (i, key) in keys.into_iter().enumerate() {
-                let hit = fires(*when, ordinal, key.at, choices);
+                let hit = tally(fires(*when, ordinal, key.at, choices));
                 ordinal += 1;
                 let copy = hit.then(|| TimedKey { at: key.at.after(Duration(*after_ns)), event: key.event.clone() });
                 out.push(key);

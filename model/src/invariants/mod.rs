@@ -442,7 +442,13 @@ impl Monitors {
                         (alloc::format!("child {slot} of {supervisor} moved {from:?} -> {to:?} (recorded state {recorded:?})"), child.iter().map(|e| alloc::format!("{e}")).collect())
                     });
                 }
-                O::Resource(_) | O::Policy(_) | O::Pipeline(_) | O::Storage(_) | O::Cancellation(_) => {
+                O::Resource(e) => {
+                    if let Some(i) = &mut self.interactive {
+                        i.resource(e);
+                    }
+                    self.authority.get_or_insert_with(Default::default).observe(obs, kernel, &self.liveness, &mut c)
+                }
+                O::Policy(_) | O::Pipeline(_) | O::Storage(_) | O::Cancellation(_) => {
                     self.authority.get_or_insert_with(Default::default).observe(obs, kernel, &self.liveness, &mut c)
                 }
                 O::MessageSent { by, .. } | O::SendFailed { by, .. } if self.budgets_on => {

@@ -7,14 +7,22 @@
 //! The workspace lives beside the authority state it uses: launches and focus requests consult
 //! the run's policy engine (recorded in the policy audit log), components' budgets are accounts
 //! of the run's resource ledger under the workspace's own identity, every key delivery charges
-//! one `MessageCount` of the receiving component there, and editors save into the run's store.
+//! one `MessageCount` of the receiving component there, and editors save into the run's store,
+//! each save's storage operations charged to the saving component's `StorageOps` there (a save
+//! the budget refuses terminates the component, as a refused key delivery does).
 //!
 //! Choices where the seeds are silent:
 //! - the workspace and its components take their execution ids from the kernel's counter (never
 //!   reused, never shared with a task); a component is not a kernel task: its task and channel
 //!   ids (which only the input service uses) come from a counter of their own above 2^32;
+//! - an editor component's document is created in the store at launch without a charge (it is
+//!   the scenario's setup, not the component's work);
 //! - a key expansion that would exceed `input::MAX_INPUT_KEYS` after faults keeps the scripts'
 //!   keys without the faults (validation refuses scripts that are too long by themselves);
+//! - every policy decision of the workspace (a launch's `OnSpawn`, a focus request's
+//!   `OnInputFocusRequest`) becomes an [`Observation::Policy`] as the operation that made it ends,
+//!   before its other records, like the kernel's own enforcement points' decisions, and is counted
+//!   in the run's policy statistics;
 //! - every audit record the workspace, its focus manager, its input service and the editors make
 //!   becomes an [`Observation::Interactive`] as the operation that made it ends: focus records,
 //!   then input, then workspace, then each editor's (in component order).
@@ -22,11 +30,12 @@
 use super::SimulatedKernel;
 use crate::bugs::BugSet;
 use crate::choices::Choices;
-use crate::editor::{DirectoryLinks, DocumentHandle, Editor, EditorAction, EditorEnv};
+use crate::editor::{DirectoryLinks, DocumentHandle, Editor, EditorAction, EditorEnv, EditorError, SaveBudget};
 use crate::identity::{ExitReason, IdentityKind, IdentityMetadata, TrustDomain};
 use crate::ids::{ChannelId, ExecutionId, TaskId};
-use crate::input::{apply_input_faults, expand_scripts, InputEvent, TimedKey};
+use crate::input::{apply_input_faults_counted, expand_scripts, FaultFirings, InputEvent, TimedKey};
 use crate::observation::{InteractiveRecord, Observation};
+use crate::report::RuleCount;
 use crate::scenario::{ComponentDecl, Scenario, WorkspaceDecl};
 use crate::storage::{ObjectKind, ObjectSchemaId, ObjectSchemaVersion, TransactionalStorage};
 use crate::time::Instant;
@@ -48,6 +57,9 @@ pub struct Interactive {
     pub links: DirectoryLinks,
     /// The run's key events, in time order.
     pub keys: Vec<TimedKey>,
+    /// How often each input fault of the plan fired, in plan order (all zero when the faults
+    /// were not applied).
+    pub input_fault_rules: Vec<RuleCount>,
     /// The newest component of each name.
     names: BTreeMap<String, ComponentId>,
     /// Every component's name, by id.
@@ -79,6 +91,7 @@ impl Interactive {
             editors: BTreeMap::new(),
             links: DirectoryLinks::new(),
             keys: Vec::new(),
+            input_fault_rules: Vec::new(),
             names: BTreeMap::new(),
             component_names: Vec::new(),
             next_local: COMPONENT_IDS,
@@ -96,7 +109,10 @@ impl Interactive {
     pub fn expand_keys(&mut self, scenario: &Scenario, choices: &mut Choices) -> &[TimedKey] {
         let scripts = scenario.workspace.as_ref().map_or(&[][..], |w| w.keys.as_slice());
         let scripted = expand_scripts(scripts).unwrap_or_default();
-        self.keys = apply_input_faults(scripted.clone(), &scenario.faults.input_faults, choices).unwrap_or(scripted);
+        let faults = &scenario.faults.input_faults;
+        let (keys, firings) = apply_input_faults_counted(scripted.clone(), faults, choices).unwrap_or_else(|_| (scripted, alloc::vec![FaultFirings::default(); faults.len()]));
+        self.keys = keys;
+        self.input_fault_rules = faults.iter().zip(firings).map(|(f, n)| RuleCount { rule: alloc::format!("{f:?}"), evaluated: n.evaluated, fired: n.fired }).collect();
         &self.keys
     }
 
@@ -196,6 +212,11 @@ impl SimulatedKernel {
         let out = op(&mut i.workspace, &mut env);
         let actor = i.workspace.identity().execution_id;
         a.policy_actors.resize(a.policy_audit.len(), actor);
+        for check in i.workspace.take_policy_checks() {
+            self.stats.policy_evaluations += 1;
+            self.stats.policy_refusals += u64::from(check.refused);
+            self.observations.push(Observation::Policy(Box::new(check)));
+        }
         Some(out)
     }
 
@@ -276,20 +297,34 @@ impl SimulatedKernel {
     }
 
     /// Key number `index` arrives: the workspace routes it to the focused component (charging its
-    /// `MessageCount`); an editor component processes it, and its quit ends the component.
+    /// `MessageCount`); an editor component processes it, its saves charged to its `StorageOps`;
+    /// its quit ends the component, and a save its budget refused terminates it (exhaustion).
     pub fn key_event(&mut self, index: usize) {
         let Some(key) = self.interactive().and_then(|i| i.keys.get(index)).map(|k| k.event.clone()) else { return };
         let event = InputEvent::key(key);
         let dispatched = self.with_workspace(None, |w, env| w.dispatch_key(&event, env));
         self.flush_interactive();
-        let Some(KeyDispatch::Delivered { component, .. }) = dispatched else { return };
+        let Some(KeyDispatch::Delivered { component, delivery }) = dispatched else { return };
         let now = self.now;
         let Some(a) = self.authority.as_deref_mut() else { return };
         let Some(i) = a.interactive.as_deref_mut() else { return };
         let Some(editor) = i.editors.get_mut(&component) else { return };
-        let answer = editor.process_input(&event, &mut EditorEnv { now, store: &mut a.store, links: &mut i.links });
-        if answer == Ok(EditorAction::Quit) {
-            self.with_workspace(None, |w, env| w.component_exited(component, ExitReason::Normal, env));
+        let identity = delivery.execution;
+        let budget = a.ledger.as_mut().map(|ledger| SaveBudget { ledger, identity });
+        let used = |b: &Option<SaveBudget<'_>>| b.as_ref().map_or(0, |b| b.ledger.usage(identity).storage_ops.get());
+        let before = used(&budget);
+        let mut env = EditorEnv { now, store: &mut a.store, links: &mut i.links, budget };
+        let answer = editor.process_input(&event, &mut env);
+        let charged = used(&env.budget).saturating_sub(before);
+        self.stats.storage_ops += charged;
+        match answer {
+            Ok(EditorAction::Quit) => {
+                self.with_workspace(None, |w, env| w.component_exited(component, ExitReason::Normal, env));
+            }
+            Err(EditorError::BudgetExhausted(e)) => {
+                self.with_workspace(None, |w, env| w.handle_budget_exhaustion(component, e.resource_type, env));
+            }
+            _ => {}
         }
         self.flush_interactive();
     }

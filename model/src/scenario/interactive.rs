@@ -134,11 +134,15 @@ pub struct InteractiveExpectations {
     /// Editors' final views.
     #[serde(default)]
     pub views: Vec<ViewExpectation>,
+    /// How often input faults fired (and, optionally, were evaluated): `rule` is the fault's index
+    /// in `faults.input_faults` (as `expect.rules` counts the message-fault rules).
+    #[serde(default)]
+    pub input_rules: Vec<super::RuleExpectation>,
 }
 
 impl InteractiveExpectations {
     pub fn is_empty(&self) -> bool {
-        self.focus_trail.is_none() && self.workspace_trail.is_none() && self.views.is_empty()
+        self.focus_trail.is_none() && self.workspace_trail.is_none() && self.views.is_empty() && self.input_rules.is_empty()
     }
 }
 

@@ -428,6 +428,13 @@ pub(super) fn expectations(s: &Scenario, known: &Known<'_>) -> Result<(), Scenar
     for (i, v) in e.interactive.views.iter().enumerate() {
         known.component(&format!("expect.interactive.views[{i}].component"), &v.component)?;
     }
+    let input_faults = s.faults.input_faults.len();
+    for (i, r) in e.interactive.input_rules.iter().enumerate() {
+        if r.rule as usize >= input_faults {
+            let what = format!("a fault index below {input_faults} (the number of faults.input_faults)");
+            return Err(err(format!("expect.interactive.input_rules[{i}].rule"), format!("no input fault {}: expected {what}", r.rule), None));
+        }
+    }
     if let ExpectedVerdict::Violation(id) = &e.verdict {
         if !crate::invariants::ALL.contains(&id.as_str()) {
             return Err(err("expect.verdict", format!("unknown invariant `{id}`: expected {}", one_of(crate::invariants::ALL.iter().copied())), Some(id)));

@@ -14,6 +14,10 @@
 //!   component); the component's budget is attached under the workspace's identity (a budget above
 //!   the workspace's is refused, `budget.child_within_parent`); a focusable component gets an
 //!   input subscription and, if nothing is focused, requests focus;
+//! - every launch and focus decision of the policy is also kept whole (context, explained decision,
+//!   whether the operation was refused; [`WorkspaceManager::take_policy_checks`]): in runs these
+//!   are policy observations like the kernel's own enforcement points', so `policy.deterministic`
+//!   and `policy.composition_precedence` check the workspace's decisions too;
 //! - **focus**: through the focus manager, policy-gated by `OnInputFocusRequest` (the input
 //!   section's event; Phase 16's text evaluates `OnCapabilityDelegate` here — the harness uses one
 //!   gate for every focus request, the one the issue names); the old holder is recorded as
@@ -48,7 +52,7 @@ use crate::focus::{FocusEnv, FocusError, FocusManager};
 use crate::identity::{ExitReason, IdentityKind, IdentityMetadata, TrustDomain};
 use crate::ids::{ChannelId, ExecutionId, IdCounter, TaskId};
 use crate::input::{self, Delivery, Dispatch, InputEvent, InputService, InputServiceError, InputSubscriptionCap, SubscriptionId};
-use crate::policy::audit::PolicyAuditLog;
+use crate::policy::audit::{PolicyAuditLog, PolicyCheck};
 use crate::policy::{PolicyContext, PolicyDecision, PolicyEngine, PolicyEvent};
 use crate::time::Instant;
 use crate::trace_hash::{Fold, TraceHasher};
@@ -436,6 +440,8 @@ pub struct WorkspaceManager {
     input: InputService,
     focus: FocusManager,
     audit: Vec<WorkspaceEvent>,
+    /// The policy evaluations (launch and focus) not yet taken.
+    checks: Vec<PolicyCheck>,
     bugs: BugSet,
 }
 
@@ -455,6 +461,7 @@ impl WorkspaceManager {
             input: InputService::with_bugs(bugs),
             focus: FocusManager::with_bugs(bugs),
             audit: Vec::new(),
+            checks: Vec::new(),
             bugs,
         }
     }
@@ -525,17 +532,32 @@ impl WorkspaceManager {
     }
 
     /// The `OnSpawn` decision for the launch, recorded in the policy audit log.
-    fn check_launch(&self, config: &LaunchConfig, component: &IdentityMetadata, env: &mut WorkspaceEnv<'_>) -> Result<(), WorkspaceError> {
+    fn check_launch(&mut self, config: &LaunchConfig, component: &IdentityMetadata, env: &mut WorkspaceEnv<'_>) -> Result<(), WorkspaceError> {
         let Some(engine) = env.policy else { return Ok(()) };
         let context = PolicyContext::for_spawn(self.identity.clone(), component.clone()).with_metadata("component_type", config.component_type.name());
         let report = engine.evaluate_with_report(PolicyEvent::OnSpawn, &context);
         env.policy_audit.record(env.now, PolicyEvent::OnSpawn, &context, &report);
         let policy = || report.deciding_policy().unwrap_or(engine.name()).to_string();
-        match &report.decision {
+        let answer = match &report.decision {
             PolicyDecision::Allow { .. } => Ok(()),
             PolicyDecision::Deny { reason } => Err(WorkspaceError::LaunchDenied { policy: policy(), reason: reason.clone() }),
             PolicyDecision::Require { action } => Err(WorkspaceError::LaunchRequires { policy: policy(), action: action.clone() }),
-        }
+        };
+        self.checks.push(PolicyCheck { event: PolicyEvent::OnSpawn, context, report, refused: answer.is_err() });
+        answer
+    }
+
+    /// The policy evaluations (launches and focus requests) since the last call, in order, each
+    /// with its full context and whether the operation was refused.
+    pub fn take_policy_checks(&mut self) -> Vec<PolicyCheck> {
+        self.collect_focus_checks();
+        core::mem::take(&mut self.checks)
+    }
+
+    /// Moves the focus manager's evaluations after the workspace's own (keeping their order).
+    fn collect_focus_checks(&mut self) {
+        let focus = self.focus.take_policy_checks();
+        self.checks.extend(focus);
     }
 
     fn refuse_launch(&mut self, config: &LaunchConfig, error: &WorkspaceError, now: Instant) {
@@ -551,7 +573,9 @@ impl WorkspaceManager {
         let identity = info.identity.clone();
         let before = self.focused_component();
         let mut focus_env = FocusEnv { now: env.now, policy: env.policy, policy_audit: env.policy_audit };
-        if let Err(e) = self.focus.request_focus(cap, &identity, &mut focus_env) {
+        let requested = self.focus.request_focus(cap, &identity, &mut focus_env);
+        self.collect_focus_checks();
+        if let Err(e) = requested {
             self.audit.push(WorkspaceEvent::FocusDenied { component_id: id, reason: e.to_string(), timestamp: env.now });
             return Err(WorkspaceError::Focus(e));
         }

@@ -229,7 +229,7 @@ impl Desk {
         let mut answer = None;
         if let KeyDispatch::Delivered { component, .. } = d {
             if let Some(editor) = self.editors.get_mut(&component) {
-                let r = editor.process_input(&event, &mut EditorEnv { now, store: &mut self.store, links: &mut self.links });
+                let r = editor.process_input(&event, &mut EditorEnv { now, store: &mut self.store, links: &mut self.links, budget: None });
                 if r == Ok(EditorAction::Quit) {
                     let _ = self.workspace.component_exited(component, ExitReason::Normal, &mut self.world.env(now));
                 }
