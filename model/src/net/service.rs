@@ -271,11 +271,6 @@ impl PacketService {
         core::mem::take(&mut self.events)
     }
 
-    /// The events recorded and not yet taken.
-    pub fn events(&self) -> &[PacketServiceEvent] {
-        &self.events
-    }
-
     fn begin(&mut self, execution_id: ExecutionId, interface: NetworkInterfaceId, direction: PacketDirection) -> PacketOpId {
         let op = PacketOpId(self.next_op);
         self.next_op += 1;
