@@ -35,6 +35,9 @@ fn ron_loader_seeds_are_copies_of_loadable_scenario_files() {
         let current = std::fs::read_to_string(&original)
             .unwrap_or_else(|e| panic!("{}: no scenario file {} ({e})", path.display(), original.display()));
         assert_eq!(seed, current, "{} is stale: cp scenarios/*.ron fuzz/seeds/ron_loader/", path.display());
-        scenarios::load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
+        // A file of the other networking path is refused by this build (still a useful seed).
+        if scenarios::runs_here(&seed) {
+            scenarios::load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
+        }
     }
 }
