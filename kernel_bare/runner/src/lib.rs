@@ -27,7 +27,7 @@ pub const STATUS_MISMATCH: i32 = (0x13 << 1) | 1;
 pub struct Options {
     /// Build the image first (`cargo build --release --manifest-path kernel_bare/Cargo.toml`).
     pub build: bool,
-    /// Image to boot (default: `kernel_bare/target/release/kernel_bare`).
+    /// Image to boot (default: `kernel_bare/target/release/kernel_bare`, or `kernel_bare/target/lite/release/kernel_bare` in a lite build).
     pub kernel: Option<PathBuf>,
     pub qemu: String,
     pub timeout_secs: u64,
@@ -217,6 +217,11 @@ pub fn build_image(root: &Path) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| String::from("cargo"));
     let mut command = Command::new(cargo);
     command.args(["build", "--release", "--manifest-path"]).arg(&manifest);
+    // The image links the networking path this runner was built with (its host side runs the
+    // same one); the lite image has its own target directory so neither rebuilds the other.
+    if cfg!(feature = "net-bringup-lite") {
+        command.args(["--no-default-features", "--features", "net-bringup-lite", "--target-dir"]).arg(root.join("kernel_bare/target/lite"));
+    }
     // The image is its own workspace with its own target directory and flags: do not inherit
     // the calling cargo's settings.
     for var in ["CARGO_TARGET_DIR", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_BUILD_RUSTFLAGS", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER"] {
@@ -226,7 +231,16 @@ pub fn build_image(root: &Path) -> Result<PathBuf, String> {
     if !status.success() {
         return Err(format!("building {} failed ({status})", manifest.display()));
     }
-    Ok(root.join("kernel_bare/target/release/kernel_bare"))
+    Ok(default_image(root))
+}
+
+/// Where `build_image` puts the image of this runner's networking path.
+pub fn default_image(root: &Path) -> PathBuf {
+    if cfg!(feature = "net-bringup-lite") {
+        root.join("kernel_bare/target/lite/release/kernel_bare")
+    } else {
+        root.join("kernel_bare/target/release/kernel_bare")
+    }
 }
 
 /// The outcome of a runner invocation.
@@ -249,7 +263,7 @@ pub fn run(options: &Options) -> Result<Summary, String> {
     let kernel = match (&options.kernel, options.build) {
         (Some(k), _) => k.clone(),
         (None, true) => build_image(&root)?,
-        (None, false) => root.join("kernel_bare/target/release/kernel_bare"),
+        (None, false) => default_image(&root),
     };
     let image_bytes = check_image(&kernel)?;
 

@@ -23,7 +23,7 @@ struct Args {
     /// Boot the image as it is, without building it first.
     #[arg(long)]
     no_build: bool,
-    /// Image to boot (default: kernel_bare/target/release/kernel_bare).
+    /// Image to boot (default: kernel_bare/target/release/kernel_bare, or kernel_bare/target/lite/release/kernel_bare in a lite build).
     #[arg(long)]
     kernel: Option<PathBuf>,
     /// QEMU binary.
