@@ -607,3 +607,16 @@ fn every_record_has_a_distinct_fixed_binary_form() {
     assert_eq!(digests.len(), n, "two records share a binary form");
     assert_eq!(notation_of(&keys[..3]), "a<C-a>a");
 }
+
+#[test]
+fn every_focus_record_carries_its_time() {
+    let t = Instant(42);
+    let records = [
+        FocusEvent::Granted { subscription_id: sub(1), policy: FocusVerdict::Allowed, timestamp: t },
+        FocusEvent::Transferred { from_subscription_id: sub(1), to_subscription_id: sub(2), policy: FocusVerdict::Allowed, timestamp: t },
+        FocusEvent::Released { subscription_id: sub(2), next: None, timestamp: t },
+        FocusEvent::Denied { subscription_id: sub(3), reason: "no".into(), policy: FocusVerdict::Denied, timestamp: t },
+        FocusEvent::Removed { subscription_id: sub(4), timestamp: t },
+    ];
+    assert!(records.iter().all(|r| r.timestamp() == t));
+}
