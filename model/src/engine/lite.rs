@@ -13,6 +13,7 @@
 //! At the start, the node's `Start` is queued at time 0, then the script's actions at their times
 //! (in script order), after the scenario's other initial events.
 
+use super::slots::Slots;
 use super::{Event, Simulation};
 use crate::budget::ResourceKind;
 use crate::net::events::{LiteEvent, NetEvent};
@@ -34,8 +35,7 @@ use alloc::vec::Vec;
 /// The lite node of a run: the node, the actions waiting in the queue, the counters.
 pub(super) struct LiteRun {
     node: LiteNode,
-    actions: Vec<Option<LiteAction>>,
-    free: Vec<u32>,
+    actions: Slots<LiteAction>,
     counters: [u64; LiteCounter::ALL.len()],
     /// Attempts each finished fetch took, by fetch number.
     attempts: BTreeMap<u64, u32>,
@@ -46,20 +46,7 @@ impl LiteRun {
     pub(super) fn of(scenario: &Scenario) -> Option<Box<LiteRun>> {
         let n = scenario.lite_network.as_ref()?;
         let node = LiteNode::idle(n.node_config(&scenario.bugs));
-        Some(Box::new(LiteRun { node, actions: Vec::new(), free: Vec::new(), counters: [0; LiteCounter::ALL.len()], attempts: BTreeMap::new() }))
-    }
-
-    fn park(&mut self, action: LiteAction) -> u32 {
-        match self.free.pop() {
-            Some(slot) => {
-                self.actions[slot as usize] = Some(action);
-                slot
-            }
-            None => {
-                self.actions.push(Some(action));
-                (self.actions.len() - 1) as u32
-            }
-        }
+        Some(Box::new(LiteRun { node, actions: Slots::new(), counters: [0; LiteCounter::ALL.len()], attempts: BTreeMap::new() }))
     }
 
     fn count(&mut self, counter: LiteCounter) {
@@ -138,7 +125,7 @@ impl Simulation<'_> {
         let (Some(lite), Some(n)) = (self.lite.as_mut(), self.scenario.lite_network.as_ref()) else { return };
         let initial = core::iter::once((0, LiteAction::Start)).chain(n.script.iter().map(|s| (s.at_ns, scripted(&s.op))));
         for (at, action) in initial {
-            let slot = lite.park(action);
+            let slot = lite.actions.park(action);
             self.queue.push(at, Event::Net { slot });
         }
     }
@@ -146,8 +133,7 @@ impl Simulation<'_> {
     /// `Event::Net` in a lite build: carries out the action in `slot`.
     pub(super) fn lite_action(&mut self, slot: u32) {
         let Some(lite) = self.lite.as_mut() else { return };
-        let Some(action) = lite.actions.get_mut(slot as usize).and_then(Option::take) else { return };
-        lite.free.push(slot);
+        let Some(action) = lite.actions.take(slot) else { return };
         if matches!(action, LiteAction::ClientSend { .. }) {
             lite.count(LiteCounter::ClientSends);
         }
@@ -155,7 +141,7 @@ impl Simulation<'_> {
         lite.node.act(now, action);
         let scheduled: Vec<(Instant, LiteAction)> = lite.node.take_scheduled().collect();
         for (at, action) in scheduled {
-            let slot = lite.park(action);
+            let slot = lite.actions.park(action);
             self.queue.push(at.0, Event::Net { slot });
         }
         let recorded: Vec<NetEvent> = lite.node.take_recorded().to_vec();

@@ -36,6 +36,7 @@ mod lite;
 #[cfg(feature = "net-canonical")]
 mod net;
 mod interactive;
+mod slots;
 
 use crate::behaviour::{BlockedReceive, Ctx, Next, TaskBehaviour};
 use crate::capability::{AuditKind, InvalidUseReason};

@@ -14,6 +14,7 @@
 //! At the start, every node's `Start` is queued at time 0 (in node order), then the fault plan's
 //! crashes and restarts, after the scenario's own initial events.
 
+use super::slots::Slots;
 use super::{Event, Simulation};
 use crate::budget::ResourceKind;
 use crate::net::canonical::drive::{Action, NetNodes, NetRunConfig, NetWorld};
@@ -31,8 +32,7 @@ use alloc::vec::Vec;
 /// The network of a run: the nodes, the actions waiting in the queue, the per-node counters.
 pub(super) struct NetRun {
     nodes: NetNodes,
-    actions: Vec<Option<Action>>,
-    free: Vec<u32>,
+    actions: Slots<Action>,
     counters: Vec<[u64; NetCounter::ALL.len()]>,
     /// The security audit: `(time, node, record)` in the order recorded.
     audit: Vec<(Instant, NodeId, NetAuditEvent)>,
@@ -45,20 +45,7 @@ impl NetRun {
         let topology = n.topology().ok()?;
         let nodes = NetNodes::new(topology, n.faults.clone(), config(n, scenario)).ok()?;
         let counters = alloc::vec![[0; NetCounter::ALL.len()]; nodes.len()];
-        Some(Box::new(NetRun { nodes, actions: Vec::new(), free: Vec::new(), counters, audit: Vec::new() }))
-    }
-
-    fn park(&mut self, action: Action) -> u32 {
-        match self.free.pop() {
-            Some(slot) => {
-                self.actions[slot as usize] = Some(action);
-                slot
-            }
-            None => {
-                self.actions.push(Some(action));
-                (self.actions.len() - 1) as u32
-            }
-        }
+        Some(Box::new(NetRun { nodes, actions: Slots::new(), counters, audit: Vec::new() }))
     }
 
     fn count(&mut self, node: NodeId, counter: NetCounter) {
@@ -159,7 +146,7 @@ impl Simulation<'_> {
         let Some(net) = self.net.as_mut() else { return };
         let initial = net.nodes.initial_actions();
         for (at, action) in initial {
-            let slot = net.park(action);
+            let slot = net.actions.park(action);
             self.queue.push(at.0, Event::Net { slot });
         }
     }
@@ -167,13 +154,12 @@ impl Simulation<'_> {
     /// `Event::Net`: carries out the action in `slot`.
     pub(super) fn net_action(&mut self, slot: u32) {
         let Some(net) = self.net.as_mut() else { return };
-        let Some(action) = net.actions.get_mut(slot as usize).and_then(Option::take) else { return };
-        net.free.push(slot);
+        let Some(action) = net.actions.take(slot) else { return };
         let now: Instant = self.kernel.now();
         net.nodes.act(now, &mut self.kernel.choices, action);
         let scheduled: Vec<(Instant, Action)> = net.nodes.take_scheduled().collect();
         for (at, action) in scheduled {
-            let slot = net.park(action);
+            let slot = net.actions.park(action);
             self.queue.push(at.0, Event::Net { slot });
         }
         let recorded: Vec<NetEvent> = net.nodes.take_recorded().collect();
